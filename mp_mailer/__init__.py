@@ -1,0 +1,1 @@
+"""mp_mailer: a self-hostable 'email your MP' campaign tool."""
