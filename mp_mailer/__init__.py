@@ -1,1 +1,88 @@
 """mp_mailer: a self-hostable 'email your MP' campaign tool."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from mp_mailer.clients.parliament import MembersApiClient
+from mp_mailer.config import Config, load_config
+from mp_mailer.db import make_engine, make_session_factory
+from mp_mailer.extensions import csrf, limiter, login_manager
+
+TEMPLATES_DIRECTORY = Path(__file__).resolve().parent.parent / "templates"
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the web app. `overrides` replaces settings (by Config attribute name) in tests."""
+    load_dotenv()
+    app = Flask(
+        __name__,
+        template_folder=str(TEMPLATES_DIRECTORY),
+        instance_relative_config=True,
+    )
+    instance_path = Path(app.instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    config = load_config(overrides=overrides, instance_path=instance_path)
+    _configure_flask(app, config)
+
+    engine = make_engine(config.database_url)
+    app.extensions["mp_mailer.config"] = config
+    app.extensions["mp_mailer.engine"] = engine
+    app.extensions["mp_mailer.session_factory"] = make_session_factory(engine)
+    app.extensions["mp_mailer.members_api"] = MembersApiClient(
+        config.parliament_api_url, timeout=(3.05, config.parliament_api_timeout)
+    )
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+    from mp_mailer import cli, permissions
+    from mp_mailer.views import auth, errors, supporter
+
+    permissions.init_app(app)
+    app.register_blueprint(supporter.blueprint)
+    app.register_blueprint(auth.blueprint)
+    errors.register_error_handlers(app)
+    cli.register_commands(app)
+    app.teardown_appcontext(_close_request_session)
+    logging.basicConfig(level=config.extra.get("log_level", "INFO"))
+    return app
+
+
+def _configure_flask(app: Flask, config: Config) -> None:
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        TESTING=bool(config.extra.get("testing", False)),
+        WTF_CSRF_ENABLED=bool(config.extra.get("csrf_enabled", True)),
+        WTF_CSRF_TIME_LIMIT=12 * 3600,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.uses_https,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=config.uses_https,
+        RATELIMIT_STORAGE_URI=config.ratelimit_storage_uri,
+        RATELIMIT_ENABLED=bool(config.extra.get("ratelimit_enabled", True)),
+        RATELIMIT_HEADERS_ENABLED=True,
+        MAX_CONTENT_LENGTH=256 * 1024,
+        PREFERRED_URL_SCHEME="https" if config.uses_https else "http",
+    )
+    if app.config["TESTING"]:
+        from jinja2 import StrictUndefined
+
+        app.jinja_env.undefined = StrictUndefined
+
+
+def _close_request_session(_exception: BaseException | None) -> None:
+    from flask import g
+
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

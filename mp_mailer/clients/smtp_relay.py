@@ -1,0 +1,385 @@
+"""SmtpRelay: deliver EmailMessages through one reused SMTP connection; temporary vs permanent."""
+
+from __future__ import annotations
+
+import copy
+import email.policy
+import email.utils
+import logging
+import smtplib
+import ssl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from types import TracebackType
+
+logger = logging.getLogger(__name__)
+
+SECURITY_MODES = ("none", "starttls", "ssl")
+
+# 421 means the relay is closing the connection, typically an idle one we are reusing.
+_SERVICE_CLOSING = 421
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """How to reach the relay. `security`: "none", "starttls" or "ssl" (implicit TLS).
+
+    `local_hostname` is the name sent with EHLO; None means the machine's FQDN.
+    """
+
+    host: str
+    port: int
+    security: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 15.0
+    local_hostname: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.security not in SECURITY_MODES:
+            raise ValueError(f"security must be one of {SECURITY_MODES}, not {self.security!r}")
+        if not self.host:
+            raise ValueError("host must not be empty")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port must be between 1 and 65535, not {self.port}")
+        if self.timeout <= 0:
+            raise ValueError("timeout must be positive")
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password must be set together")
+        for credential in (self.username, self.password):
+            # smtplib encodes AUTH data as ASCII; failing here beats failing on every send.
+            if credential is not None and not credential.isascii():
+                raise ValueError("SMTP username and password must be ASCII")
+
+
+@dataclass(frozen=True)
+class SmtpReply:
+    """The relay's reply to the end of DATA, e.g. 250 "2.0.0 OK queued as 4F2x"."""
+
+    code: int
+    text: str
+
+
+class SmtpRelayError(Exception):
+    """The relay did not accept the message. `code` is the SMTP reply code, if there was one."""
+
+    def __init__(self, reply: str, code: int | None = None) -> None:
+        super().__init__(reply, code)
+        self.code = code
+        self.reply = reply
+
+    def __str__(self) -> str:
+        return self.reply if self.code is None else f"{self.code} {self.reply}"
+
+
+class SmtpTemporaryError(SmtpRelayError):
+    """Worth retrying later: the relay was unreachable, timed out, dropped us or replied 4xx."""
+
+
+class SmtpPermanentError(SmtpRelayError):
+    """Retrying this message will not help: the relay replied 5xx to MAIL, RCPT or DATA."""
+
+
+class SmtpAuthenticationError(SmtpPermanentError):
+    """The relay refused our credentials (e.g. 535): a configuration fault, not the letter's.
+
+    A subclass of SmtpPermanentError; callers can catch it first to stop sending altogether
+    instead of failing every queued letter.
+    """
+
+
+@dataclass(frozen=True)
+class _Envelope:
+    mail_from: str
+    recipients: tuple[str, ...]
+
+    @property
+    def needs_smtputf8(self) -> bool:
+        return not all(address.isascii() for address in (self.mail_from, *self.recipients))
+
+
+class _StaleConnection(Exception):
+    """A reused connection turned out to be closed before the transaction began."""
+
+
+class SmtpRelay:
+    """One connection to the relay, opened lazily and reused for many messages.
+
+    Not thread-safe: give each worker thread its own SmtpRelay. Entering the context manager does
+    not connect; the first send() does, so a relay outage surfaces as a classified send error.
+
+    Error rules (every error chains the original with `raise ... from`):
+    - SmtpTemporaryError: connection refused, DNS failure, timeout, disconnection, TLS handshake
+      or certificate failure, STARTTLS not offered, any 4xx reply at any stage, a 5xx reply before
+      MAIL (greeting, EHLO, STARTTLS: the relay's fault, not the letter's), unexpected reply codes.
+    - SmtpAuthenticationError (permanent): a 5xx reply to AUTH, or no usable AUTH mechanism.
+    - SmtpPermanentError: a 5xx reply to MAIL, RCPT or DATA; a non-ASCII address when the relay
+      lacks SMTPUTF8.
+    - Recipients: a message is sent only if every recipient (To, Cc, Bcc) is accepted. If any is
+      refused with 5xx the error is permanent, since a retry would be refused again; otherwise
+      (only 4xx refusals) it is temporary. The error carries the first such refusal's code and
+      text. The transaction is then reset, so nobody receives a partial send.
+    """
+
+    def __init__(
+        self, settings: SmtpSettings, *, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        self._settings = settings
+        self._ssl_context = ssl_context
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpRelay:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Connect, secure and authenticate now if not connected yet. Raises SmtpRelayError."""
+        if self._smtp is None:
+            self._smtp = self._connect()
+
+    def close(self) -> None:
+        """Say QUIT and close the connection; errors are ignored, the socket is always closed."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        finally:
+            smtp.close()
+
+    def send(self, message: EmailMessage) -> SmtpReply:
+        """Send `message` to its To, Cc and Bcc addresses, from its Sender (else From) address.
+
+        Bcc is not transmitted. Raises SmtpTemporaryError or SmtpPermanentError (see the class
+        docstring), and ValueError if the message has no single sender or no recipient.
+        """
+        envelope = _envelope_of(message)
+        message_id = str(message.get("Message-ID", ""))
+        started = time.monotonic()
+        try:
+            reply = self._deliver(message, envelope)
+        except SmtpRelayError as error:
+            elapsed_ms = (time.monotonic() - started) * 1000
+            logger.log(
+                logging.WARNING if isinstance(error, SmtpTemporaryError) else logging.ERROR,
+                # The reply text is not logged: relays often quote the refused address in it.
+                "SMTP relay did not accept message %s after %.0f ms: %s (code %s, cause %s)",
+                message_id,
+                elapsed_ms,
+                type(error).__name__,
+                error.code,
+                type(error.__cause__).__name__,
+                extra={
+                    "message_id": message_id,
+                    "smtp_code": error.code,
+                    "duration_ms": elapsed_ms,
+                },
+            )
+            raise
+        elapsed_ms = (time.monotonic() - started) * 1000
+        logger.info(
+            "SMTP relay accepted message %s in %.0f ms: %s",
+            message_id,
+            elapsed_ms,
+            reply.code,
+            extra={"message_id": message_id, "smtp_code": reply.code, "duration_ms": elapsed_ms},
+        )
+        return reply
+
+    def _deliver(self, message: EmailMessage, envelope: _Envelope) -> SmtpReply:
+        if self._smtp is not None:
+            try:
+                return self._transaction(self._smtp, message, envelope, reused=True)
+            except _StaleConnection:
+                logger.info("SMTP relay had closed the idle connection; reconnecting")
+                self._discard()
+        self.open()
+        assert self._smtp is not None
+        return self._transaction(self._smtp, message, envelope, reused=False)
+
+    def _connect(self) -> smtplib.SMTP:
+        settings = self._settings
+        context = self._ssl_context or ssl.create_default_context()
+        smtp: smtplib.SMTP | None = None
+        try:
+            with _translated_errors("connect"):
+                # Passing the host to the constructor matters: smtplib only records it there,
+                # and uses it as the TLS server_hostname for certificate checks.
+                if settings.security == "ssl":
+                    smtp = smtplib.SMTP_SSL(
+                        settings.host,
+                        settings.port,
+                        local_hostname=settings.local_hostname,
+                        timeout=settings.timeout,
+                        context=context,
+                    )
+                else:
+                    smtp = smtplib.SMTP(
+                        settings.host,
+                        settings.port,
+                        local_hostname=settings.local_hostname,
+                        timeout=settings.timeout,
+                    )
+                # Unlike ehlo(), this raises on a refusal (after trying HELO).
+                smtp.ehlo_or_helo_if_needed()
+                if settings.security == "starttls":
+                    smtp.starttls(context=context)
+                    smtp.ehlo_or_helo_if_needed()
+            if settings.username is not None and settings.password is not None:
+                with _translated_errors("auth"):
+                    smtp.login(settings.username, settings.password)
+        except BaseException:
+            if smtp is not None:
+                smtp.close()
+            raise
+        return smtp
+
+    def _transaction(
+        self, smtp: smtplib.SMTP, message: EmailMessage, envelope: _Envelope, *, reused: bool
+    ) -> SmtpReply:
+        try:
+            content, options = _serialise(message, envelope, smtp)
+            with _translated_errors("mail"):
+                try:
+                    code, text = smtp.mail(envelope.mail_from, options)
+                except smtplib.SMTPServerDisconnected as error:
+                    if reused:
+                        raise _StaleConnection from error
+                    raise
+                if reused and code == _SERVICE_CLOSING:
+                    raise _StaleConnection
+                _check(code, text, "mail")
+            with _translated_errors("rcpt"):
+                refusals = [smtp.rcpt(address) for address in envelope.recipients]
+                _check_recipients(refusals)
+            with _translated_errors("data"):
+                code, text = smtp.data(content)
+                _check(code, text, "data")
+        except _StaleConnection:
+            raise
+        except BaseException:
+            # Whatever failed, the next message must not land in this half-done transaction.
+            self._reset_after_failure()
+            raise
+        return SmtpReply(code, _text(text))
+
+    def _reset_after_failure(self) -> None:
+        """RSET so the connection can carry the next message; drop it if that fails."""
+        if self._smtp is None:
+            return
+        try:
+            code, _ = self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            code = 0
+        if code != 250:
+            self._discard()
+
+    def _discard(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+
+def _envelope_of(message: EmailMessage) -> _Envelope:
+    senders = _addresses(message, "Sender") or _addresses(message, "From")
+    if len(senders) != 1:
+        raise ValueError("message needs exactly one Sender or From address")
+    recipients = tuple(dict.fromkeys(_addresses(message, "To", "Cc", "Bcc")))
+    if not recipients:
+        raise ValueError("message has no To, Cc or Bcc address")
+    return _Envelope(senders[0], recipients)
+
+
+def _addresses(message: EmailMessage, *header_names: str) -> list[str]:
+    found: list[str] = []
+    for name in header_names:
+        for value in message.get_all(name, []):
+            parsed = getattr(value, "addresses", None)
+            if parsed is not None:
+                # Parsed headers (email.policy.default) keep display names with commas intact.
+                found.extend(address.addr_spec for address in parsed)
+            else:
+                found.extend(address for _, address in email.utils.getaddresses([str(value)]))
+    return [address for address in found if address and address != "<>"]
+
+
+def _serialise(
+    message: EmailMessage, envelope: _Envelope, smtp: smtplib.SMTP
+) -> tuple[bytes, list[str]]:
+    """Return the bytes to send (CRLF, without Bcc) and the MAIL options they need."""
+    outgoing = copy.copy(message)
+    # Deleting rebinds the copy's header list, leaving the caller's message untouched.
+    del outgoing["Bcc"]
+    if envelope.needs_smtputf8:
+        if not smtp.has_extn("smtputf8"):
+            raise SmtpPermanentError("relay does not support SMTPUTF8, needed for this address")
+        return outgoing.as_bytes(policy=email.policy.SMTPUTF8), ["SMTPUTF8", "BODY=8BITMIME"]
+    content = outgoing.as_bytes(policy=email.policy.SMTP)
+    if content.isascii():
+        return content, []
+    if smtp.has_extn("8bitmime"):
+        return content, ["BODY=8BITMIME"]
+    # Re-encode 8bit parts as quoted-printable or base64 for a 7-bit-only relay.
+    return outgoing.as_bytes(policy=email.policy.SMTP.clone(cte_type="7bit")), []
+
+
+def _check(code: int, text: bytes, stage: str) -> None:
+    if not 200 <= code < 300:
+        raise _error_for(code, _text(text), stage)
+
+
+def _check_recipients(replies: list[tuple[int, bytes]]) -> None:
+    refusals = [(code, text) for code, text in replies if not 200 <= code < 300]
+    if not refusals:
+        return
+    permanent = [(code, text) for code, text in refusals if 500 <= code < 600]
+    code, text = (permanent or refusals)[0]
+    raise _error_for(code, _text(text), "rcpt")
+
+
+def _error_for(code: int, reply: str, stage: str) -> SmtpRelayError:
+    if 500 <= code < 600:
+        if stage == "auth":
+            return SmtpAuthenticationError(reply, code)
+        if stage in ("mail", "rcpt", "data"):
+            return SmtpPermanentError(reply, code)
+    return SmtpTemporaryError(reply, code)
+
+
+def _text(reply: bytes | str) -> str:
+    if isinstance(reply, bytes):
+        return reply.decode("utf-8", errors="replace")
+    return reply
+
+
+@contextmanager
+def _translated_errors(stage: str) -> Iterator[None]:
+    """Turn smtplib and socket errors raised during `stage` into SmtpRelayError subclasses."""
+    try:
+        yield
+    except smtplib.SMTPResponseException as error:
+        raise _error_for(error.smtp_code, _text(error.smtp_error), stage) from error
+    except smtplib.SMTPServerDisconnected as error:
+        raise SmtpTemporaryError(f"relay disconnected: {error}") from error
+    except smtplib.SMTPException as error:
+        # No reply code: STARTTLS or AUTH not offered, or no AUTH mechanism in common.
+        if stage == "auth":
+            raise SmtpAuthenticationError(str(error)) from error
+        raise SmtpTemporaryError(str(error)) from error
+    except ssl.SSLError as error:
+        raise SmtpTemporaryError(f"TLS failure: {error}") from error
+    except OSError as error:
+        # ConnectionRefusedError, TimeoutError, socket.gaierror, resets...
+        raise SmtpTemporaryError(f"{type(error).__name__}: {error}") from error

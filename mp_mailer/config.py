@@ -1,0 +1,194 @@
+"""Settings read once from the environment, validated so a bad deployment fails at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from email.headerregistry import Address
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+
+DEFAULT_PARLIAMENT_API_URL = "https://members-api.parliament.uk/api"
+SMTP_SECURITY_CHOICES = ("none", "starttls", "ssl")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names the variable and the problem."""
+
+
+@dataclass(frozen=True)
+class Config:
+    secret_key: str
+    database_url: str
+    public_url: str
+    parliament_api_url: str = DEFAULT_PARLIAMENT_API_URL
+    parliament_api_timeout: float = 10.0
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: str = "none"
+    smtp_timeout: float = 15.0
+    mail_from: str = "Free Tibet <campaigns@localhost>"
+    mail_redirect_to: str | None = None
+    require_confirmation: bool = True
+    confirmation_max_age_hours: int = 48
+    ratelimit_storage_uri: str = "memory://"
+    max_delivery_attempts: int = 8
+    retry_base_seconds: int = 60
+    lease_seconds: int = 300
+    worker_poll_seconds: float = 2.0
+    mp_cache_hours: int = 12
+    postcode_cache_days: int = 30
+    sink_directory: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def mail_from_address(self) -> Address:
+        name, addr = parseaddr(self.mail_from)
+        username, _, domain = addr.partition("@")
+        return Address(display_name=name, username=username, domain=domain)
+
+    @property
+    def uses_https(self) -> bool:
+        return urlsplit(self.public_url).scheme == "https"
+
+
+_ENV_NAMES = {
+    "secret_key": "SECRET_KEY",
+    "database_url": "DATABASE_URL",
+    "public_url": "PUBLIC_URL",
+    "parliament_api_url": "PARLIAMENT_API_URL",
+    "parliament_api_timeout": "PARLIAMENT_API_TIMEOUT",
+    "smtp_host": "SMTP_HOST",
+    "smtp_port": "SMTP_PORT",
+    "smtp_username": "SMTP_USERNAME",
+    "smtp_password": "SMTP_PASSWORD",
+    "smtp_security": "SMTP_SECURITY",
+    "smtp_timeout": "SMTP_TIMEOUT",
+    "mail_from": "MAIL_FROM",
+    "mail_redirect_to": "MAIL_REDIRECT_TO",
+    "require_confirmation": "REQUIRE_CONFIRMATION",
+    "confirmation_max_age_hours": "CONFIRMATION_MAX_AGE_HOURS",
+    "ratelimit_storage_uri": "RATELIMIT_STORAGE_URI",
+    "max_delivery_attempts": "MAX_DELIVERY_ATTEMPTS",
+    "retry_base_seconds": "RETRY_BASE_SECONDS",
+    "lease_seconds": "LEASE_SECONDS",
+    "worker_poll_seconds": "WORKER_POLL_SECONDS",
+    "mp_cache_hours": "MP_CACHE_HOURS",
+    "postcode_cache_days": "POSTCODE_CACHE_DAYS",
+    "sink_directory": "SINK_DIRECTORY",
+}
+REQUIRED = ("secret_key", "database_url", "public_url", "smtp_host", "mail_from")
+
+
+def env_name(attribute: str) -> str:
+    return _ENV_NAMES[attribute]
+
+
+def _convert(attribute: str, raw: str, kind: Any) -> Any:
+    name = env_name(attribute)
+    text = raw.strip()
+    if kind in ("bool", bool):
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ConfigError(f"{name} must be true or false, not {raw!r}")
+    if kind in ("int", int):
+        try:
+            value = int(text)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+        if value <= 0:
+            raise ConfigError(f"{name} must be greater than zero, not {raw!r}")
+        return value
+    if kind in ("float", float):
+        try:
+            number = float(text)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+        if number <= 0:
+            raise ConfigError(f"{name} must be greater than zero, not {raw!r}")
+        return number
+    return text or None
+
+
+def _type_of(attribute: str) -> str:
+    annotation = {f.name: f.type for f in fields(Config)}[attribute]
+    for kind in ("bool", "int", "float"):
+        if annotation == kind:
+            return kind
+    return "str"
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    instance_path: Path | None = None,
+) -> Config:
+    """Build the Config from environment variables and test overrides, then validate it.
+
+    Raises ConfigError naming the first bad variable.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for attribute, name in _ENV_NAMES.items():
+        raw = environ.get(name)
+        if raw is not None and raw.strip() != "":
+            values[attribute] = _convert(attribute, raw, _type_of(attribute))
+    extra: dict[str, Any] = {}
+    for key, value in (overrides or {}).items():
+        if key in _ENV_NAMES:
+            values[key] = value
+        else:
+            extra[key] = value
+    if "database_url" not in values and instance_path is not None:
+        values["database_url"] = f"sqlite:///{instance_path / 'mp_mailer.sqlite3'}"
+    if not values.get("sink_directory") and instance_path is not None:
+        values["sink_directory"] = str(instance_path / "sent-mail")
+    values.setdefault("public_url", "http://127.0.0.1:5000")
+    for attribute in REQUIRED:
+        if not values.get(attribute) and not getattr(Config, attribute, None):
+            raise ConfigError(f"{env_name(attribute)} is required but not set")
+    config = Config(**values, extra=extra)
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    if len(config.secret_key) < 16:
+        raise ConfigError("SECRET_KEY is too short: use at least 16 random characters")
+    if config.smtp_security not in SMTP_SECURITY_CHOICES:
+        raise ConfigError(
+            f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY_CHOICES)}, "
+            f"not {config.smtp_security!r}"
+        )
+    if not 0 < config.smtp_port < 65536:
+        raise ConfigError(f"SMTP_PORT must be a port number, not {config.smtp_port}")
+    if bool(config.smtp_username) != bool(config.smtp_password):
+        raise ConfigError("SMTP_USERNAME and SMTP_PASSWORD must be set together")
+    for attribute in ("public_url", "parliament_api_url"):
+        parts = urlsplit(getattr(config, attribute))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{env_name(attribute)} must be an http(s) URL")
+    _, from_address = parseaddr(config.mail_from)
+    _check_email("mail_from", from_address)
+    if config.mail_redirect_to:
+        _check_email("mail_redirect_to", config.mail_redirect_to)
+    if not config.database_url.startswith(("sqlite", "postgresql")):
+        raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql:// URL")
+
+
+def _check_email(attribute: str, address: str) -> None:
+    try:
+        validate_email(address, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as e:
+        raise ConfigError(f"{env_name(attribute)} is not a valid email address: {e}") from e

@@ -1,0 +1,330 @@
+"""Campaigners' letter templates, rendered in Jinja's sandbox, and the emails built from them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+
+MAX_RANGE = 100
+MAX_LOOP_NESTING = 2
+MAX_RENDERED_LENGTH = 20_000
+MAX_REPEAT = 1_000
+
+TEMPLATE_VARIABLES: Mapping[str, str] = {
+    "mp.name": "The MP's name as Parliament displays it, e.g. 'Ms Diane Abbott'",
+    "mp.address_as": "How to address the MP in a letter, e.g. 'Ms Abbott'",
+    "mp.full_title": "The MP's full title, e.g. 'Rt Hon Diane Abbott MP'",
+    "mp.party": "The MP's party, e.g. 'Labour'",
+    "constituency": "The constituency's name, e.g. 'Hackney North and Stoke Newington'",
+    "campaign.title": "This campaign's title",
+    "campaign.url": "The campaign page's address",
+    "today": "Today's date, e.g. '25 November 2026'",
+}
+
+_ALLOWED_NODES = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Name,
+    nodes.Getattr,
+    nodes.Getitem,
+    nodes.Const,
+    nodes.If,
+    nodes.For,
+    nodes.Filter,
+    nodes.Test,
+    nodes.CondExpr,
+    nodes.Concat,
+    nodes.And,
+    nodes.Or,
+    nodes.Not,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.Call,
+    nodes.Keyword,
+    nodes.Tuple,
+    nodes.List,
+    nodes.Add,
+    nodes.Sub,
+    nodes.Mul,
+    nodes.Div,
+    nodes.FloorDiv,
+    nodes.Mod,
+    nodes.Neg,
+    nodes.Pos,
+    nodes.Slice,
+)
+
+
+class TemplateProblem(Exception):
+    """A campaign template that cannot be used; `line` says where, when known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+    def __str__(self) -> str:
+        return f"Line {self.line}: {self.message}" if self.line else self.message
+
+
+class _CampaignSandbox(SandboxedEnvironment):
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            raise SecurityError("powers are not allowed in letter templates")
+        if isinstance(left, int | float) and isinstance(right, int | float):
+            return left * right
+        count = right if isinstance(right, int) else left if isinstance(left, int) else 0
+        if count > MAX_REPEAT:
+            raise SecurityError("that repeats text too many times")
+        return super().call_binop(context, operator, left, right)
+
+
+def _capped_range(*args: int) -> range:
+    numbers = range(*args)
+    if len(numbers) > MAX_RANGE:
+        raise SecurityError(f"range() is limited to {MAX_RANGE} items in letter templates")
+    return numbers
+
+
+def _make_environment() -> SandboxedEnvironment:
+    environment = _CampaignSandbox(
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals.clear()
+    environment.globals["range"] = _capped_range
+    return environment
+
+
+_environment = _make_environment()
+
+
+@dataclass(frozen=True)
+class RecipientDetails:
+    """What a template may say about the MP the letter goes to."""
+
+    name: str
+    address_as: str
+    full_title: str | None
+    party: str | None
+    constituency: str
+
+
+def template_context(
+    recipient: RecipientDetails, campaign_title: str, campaign_url: str, today: date
+) -> dict[str, Any]:
+    return {
+        "mp": {
+            "name": recipient.name,
+            "address_as": recipient.address_as,
+            "full_title": recipient.full_title or recipient.name,
+            "party": recipient.party or "",
+        },
+        "constituency": recipient.constituency,
+        "campaign": {"title": campaign_title, "url": campaign_url},
+        "today": f"{today.day} {today:%B %Y}",
+    }
+
+
+SAMPLE_CONTEXT = template_context(
+    RecipientDetails(
+        name="Ms Diane Abbott",
+        address_as="Ms Abbott",
+        full_title="Rt Hon Diane Abbott MP",
+        party="Independent",
+        constituency="Hackney North and Stoke Newington",
+    ),
+    campaign_title="Sample campaign",
+    campaign_url="https://example.org/c/sample",
+    today=date(2026, 1, 1),
+)
+
+
+def check_template(source: str) -> None:
+    """Refuse a template that does not parse, uses an unknown variable or an unsafe construct.
+
+    Raises TemplateProblem with the line where it can.
+    """
+    try:
+        tree = _environment.parse(source)
+    except TemplateSyntaxError as e:
+        raise TemplateProblem(f"the template has a syntax error: {e.message}", e.lineno) from e
+    _check_nodes(tree)
+    render_template(source, SAMPLE_CONTEXT)
+
+
+def _check_nodes(tree: nodes.Template) -> None:
+    known_roots = {name.split(".")[0] for name in TEMPLATE_VARIABLES} | {"range", "loop"}
+    loop_targets = {target.name for target in tree.find_all(nodes.Name) if target.ctx == "store"}
+    for node in tree.find_all(nodes.Node):
+        line = getattr(node, "lineno", None)
+        if not isinstance(node, _ALLOWED_NODES):
+            raise TemplateProblem(
+                f"'{type(node).__name__}' is not allowed in letter templates", line
+            )
+        if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
+            raise TemplateProblem(f"'{node.attr}' is not a field you can use", line)
+        if (
+            isinstance(node, nodes.Getitem)
+            and isinstance(node.arg, nodes.Const)
+            and str(node.arg.value).startswith("_")
+        ):
+            raise TemplateProblem(f"'{node.arg.value}' is not a field you can use", line)
+        if (
+            isinstance(node, nodes.Name)
+            and node.ctx == "load"
+            and node.name not in known_roots | loop_targets
+        ):
+            raise TemplateProblem(f"there is no variable called '{node.name}'", line)
+        if isinstance(node, nodes.For):
+            if node.recursive:
+                raise TemplateProblem("recursive loops are not allowed", line)
+            if _loop_depth(tree, node) > MAX_LOOP_NESTING:
+                raise TemplateProblem("loops may be nested at most two deep", line)
+
+
+def _loop_depth(tree: nodes.Template, target: nodes.For) -> int:
+    def depth(node: nodes.Node, current: int) -> int | None:
+        if node is target:
+            return current + 1
+        inner = current + 1 if isinstance(node, nodes.For) else current
+        for child in node.iter_child_nodes():
+            found = depth(child, inner)
+            if found is not None:
+                return found
+        return None
+
+    return depth(tree, 0) or 1
+
+
+def render_template(source: str, context: Mapping[str, Any]) -> str:
+    """Render campaign text in the sandbox. Raises TemplateProblem for any failure."""
+    try:
+        rendered = _environment.from_string(source).render(context)
+    except TemplateSyntaxError as e:
+        raise TemplateProblem(f"the template has a syntax error: {e.message}", e.lineno) from e
+    except UndefinedError as e:
+        detail = re.sub(r"^'[^']*' has no attribute ", "there is no field ", e.message or "")
+        raise TemplateProblem(f"the template uses a field that does not exist: {detail}") from e
+    except SecurityError as e:
+        raise TemplateProblem(f"not allowed: {e}") from e
+    except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as e:
+        raise TemplateProblem(f"the template could not be filled in: {e}") from e
+    if len(rendered) > MAX_RENDERED_LENGTH:
+        raise TemplateProblem(f"the letter would be longer than {MAX_RENDERED_LENGTH} characters")
+    return rendered
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]")
+
+
+def single_line(text: str) -> str:
+    """Collapse any line breaks or control characters, for text that ends up in a header."""
+    return " ".join(_CONTROL_CHARACTERS.sub(" ", text).split())
+
+
+@dataclass(frozen=True)
+class Supporter:
+    name: str
+    email: str
+    address: str
+    postcode: str
+
+
+def sign_off(supporter: Supporter) -> str:
+    """Always appended by mp_mailer: MPs act only for constituents whose address they can check."""
+    address_lines = [line.strip() for line in supporter.address.splitlines() if line.strip()]
+    return "\n".join(
+        [
+            "Yours sincerely,",
+            "",
+            supporter.name,
+            *address_lines,
+            supporter.postcode,
+            supporter.email,
+        ]
+    )
+
+
+def letter_text(body: str, supporter: Supporter) -> str:
+    return f"{body.strip()}\n\n{sign_off(supporter)}\n"
+
+
+def new_message_id(domain: str) -> str:
+    return make_msgid(idstring="letter", domain=domain)
+
+
+@dataclass(frozen=True)
+class LetterEnvelope:
+    """Everything the email to an MP is built from; plain values, no database objects."""
+
+    message_id: str
+    subject: str
+    body: str
+    supporter: Supporter
+    mp_name: str
+    mp_email: str
+    send_copy: bool
+
+
+def build_letter_message(
+    letter: LetterEnvelope,
+    mail_from: Address,
+    redirect_to: str | None = None,
+    sent_on: Any = None,
+) -> EmailMessage:
+    """The email to the MP, From the campaign's address showing the supporter, Reply-To them."""
+    message = EmailMessage()
+    supporter_name = single_line(letter.supporter.name)
+    message["From"] = Address(
+        display_name=f"{supporter_name} via {mail_from.display_name or 'mp_mailer'}",
+        addr_spec=mail_from.addr_spec,
+    )
+    message["Reply-To"] = Address(display_name=supporter_name, addr_spec=letter.supporter.email)
+    text = letter_text(letter.body, letter.supporter)
+    if redirect_to:
+        message["To"] = Address(addr_spec=redirect_to)
+        text = (
+            f"[Test copy: on a live site this letter goes to {letter.mp_name} "
+            f"<{letter.mp_email}>, not to this address.]\n\n{text}"
+        )
+    else:
+        message["To"] = Address(display_name=single_line(letter.mp_name), addr_spec=letter.mp_email)
+    if letter.send_copy:
+        message["Cc"] = Address(display_name=supporter_name, addr_spec=letter.supporter.email)
+    message["Subject"] = single_line(letter.subject)
+    message["Message-ID"] = letter.message_id
+    if sent_on is not None:
+        message["Date"] = format_datetime(sent_on)
+    message.set_content(text, charset="utf-8", cte="quoted-printable")
+    return message
+
+
+def build_plain_message(
+    *, mail_from: Address, to: str, subject: str, text: str, message_id: str | None = None
+) -> EmailMessage:
+    """A short service email (a confirmation link, a test send) from the campaign's address."""
+    message = EmailMessage()
+    message["From"] = mail_from
+    message["To"] = Address(addr_spec=to)
+    message["Subject"] = single_line(subject)
+    if message_id:
+        message["Message-ID"] = message_id
+    message.set_content(text, charset="utf-8", cte="quoted-printable")
+    return message

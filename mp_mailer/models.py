@@ -1,0 +1,282 @@
+"""Database models: campaigns, template versions, letters and their delivery, staff, MP cache."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mp_mailer.db import Base, utcnow
+
+
+def _enum(enum_class: type[StrEnum], name: str) -> Enum:
+    # Plain strings with a CHECK constraint: adding a value needs no Postgres type change.
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class LetterStatus(StrEnum):
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    LIVE = "live"
+    CLOSED = "closed"
+
+
+class CampaignTarget(StrEnum):
+    CONSTITUENCY_MP = "constituency_mp"
+
+
+class UserRole(StrEnum):
+    ADMIN = "admin"
+    CAMPAIGNER = "campaigner"
+    STAFF = "staff"
+
+
+class EmailKind(StrEnum):
+    CONFIRMATION = "confirmation"
+    LETTER = "letter"
+
+
+class AttemptOutcome(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[UserRole] = mapped_column(_enum(UserRole, "user_role"))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    def has_role(self, *roles: UserRole) -> bool:
+        """Admins hold every role."""
+        return self.is_active and (self.role == UserRole.ADMIN or self.role in roles)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[CampaignStatus] = mapped_column(
+        _enum(CampaignStatus, "campaign_status"), default=CampaignStatus.DRAFT
+    )
+    target: Mapped[CampaignTarget] = mapped_column(
+        _enum(CampaignTarget, "campaign_target"), default=CampaignTarget.CONSTITUENCY_MP
+    )
+    intro_markdown: Mapped[str] = mapped_column(Text, default="")
+    thank_you_text: Mapped[str] = mapped_column(Text, default="")
+    share_text: Mapped[str] = mapped_column(Text, default="")
+    petition_url: Mapped[str | None] = mapped_column(String(500))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    templates: Mapped[list[LetterTemplate]] = relationship(
+        back_populates="campaign", order_by="LetterTemplate.version"
+    )
+
+    @property
+    def accepts_letters(self) -> bool:
+        return self.status == CampaignStatus.LIVE
+
+
+class LetterTemplate(Base):
+    """One saved version of a campaign's letter; the highest version is the one in use."""
+
+    __tablename__ = "letter_templates"
+    __table_args__ = (UniqueConstraint("campaign_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    subject_template: Mapped[str] = mapped_column(String(500))
+    body_template: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    campaign: Mapped[Campaign] = relationship(back_populates="templates")
+    created_by: Mapped[User | None] = relationship()
+
+
+class CachedMember(Base):
+    """A current MP as the Members API last described them."""
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    display_name: Mapped[str] = mapped_column(String(200))
+    address_as: Mapped[str] = mapped_column(String(200))
+    full_title: Mapped[str | None] = mapped_column(String(300))
+    party_name: Mapped[str | None] = mapped_column(String(100))
+    party_abbreviation: Mapped[str | None] = mapped_column(String(20))
+    party_colour: Mapped[str | None] = mapped_column(String(7))
+    constituency_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    constituency_name: Mapped[str | None] = mapped_column(String(200))
+    thumbnail_url: Mapped[str | None] = mapped_column(String(500))
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    postal_address: Mapped[str | None] = mapped_column(String(500))
+    phone: Mapped[str | None] = mapped_column(String(100))
+    contact_page_url: Mapped[str | None] = mapped_column(String(500))
+    contact_refreshed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CachedConstituency(Base):
+    __tablename__ = "constituencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    member: Mapped[CachedMember | None] = relationship()
+
+
+class CachedPostcode(Base):
+    """A postcode the Members API placed in a constituency."""
+
+    __tablename__ = "postcodes"
+
+    postcode: Mapped[str] = mapped_column(String(10), primary_key=True)
+    constituency_id: Mapped[int | None] = mapped_column(ForeignKey("constituencies.id"))
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    constituency: Mapped[CachedConstituency | None] = relationship()
+
+
+class Letter(Base):
+    __tablename__ = "letters"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "supporter_email", "mp_id"),
+        Index("ix_letters_due", "status", "next_attempt_at"),
+        Index("ix_letters_created_at_id", "created_at", "id"),
+        Index("ix_letters_campaign_created", "campaign_id", "created_at", "id"),
+        Index("ix_letters_status_created", "status", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    template_id: Mapped[int] = mapped_column(ForeignKey("letter_templates.id"))
+    status: Mapped[LetterStatus] = mapped_column(_enum(LetterStatus, "letter_status"))
+
+    mp_id: Mapped[int] = mapped_column(Integer, index=True)
+    mp_name: Mapped[str] = mapped_column(String(200))
+    mp_email: Mapped[str] = mapped_column(String(254))
+    mp_party: Mapped[str | None] = mapped_column(String(100))
+    constituency_id: Mapped[int] = mapped_column(Integer, index=True)
+    constituency_name: Mapped[str] = mapped_column(String(200))
+
+    supporter_name: Mapped[str] = mapped_column(String(200))
+    supporter_email: Mapped[str] = mapped_column(String(254), index=True)
+    supporter_address: Mapped[str] = mapped_column(String(500))
+    supporter_postcode: Mapped[str] = mapped_column(String(10))
+    send_copy: Mapped[bool] = mapped_column(Boolean, default=False)
+    wants_updates: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    subject: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    confirmation_due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    sent_message: Mapped[str | None] = mapped_column(Text)
+
+    campaign: Mapped[Campaign] = relationship()
+    template: Mapped[LetterTemplate] = relationship()
+    attempts: Mapped[list[DeliveryAttempt]] = relationship(
+        back_populates="letter", order_by="DeliveryAttempt.id"
+    )
+    events: Mapped[list[LetterEvent]] = relationship(
+        back_populates="letter", order_by="LetterEvent.id"
+    )
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id"), index=True)
+    kind: Mapped[EmailKind] = mapped_column(_enum(EmailKind, "email_kind"))
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[AttemptOutcome] = mapped_column(_enum(AttemptOutcome, "attempt_outcome"))
+    smtp_code: Mapped[int | None] = mapped_column(Integer)
+    smtp_reply: Mapped[str | None] = mapped_column(String(1000))
+
+    letter: Mapped[Letter] = relationship(back_populates="attempts")
+
+
+class LetterEvent(Base):
+    """A change of a letter's status, with who (a staff user, or the system) and why."""
+
+    __tablename__ = "letter_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+    letter: Mapped[Letter] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class ExportRecord(Base):
+    """Who downloaded supporters' data, when, and with which filter."""
+
+    __tablename__ = "export_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,63 @@
+"""Who may see staff pages: Flask-Login's user loader, role checks, safe redirects after login."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, abort
+from flask_login import current_user, login_required
+
+from mp_mailer.extensions import login_manager
+from mp_mailer.models import User, UserRole
+from mp_mailer.web_context import db_session
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Log in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @app.context_processor
+    def staff_navigation() -> dict[str, Any]:
+        return {"config_endpoints": {rule.endpoint for rule in app.url_map.iter_rules()}}
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db_session().get(User, int(user_id))
+    return user if user is not None and user.is_active else None
+
+
+def role_required(*roles: UserRole) -> Callable[[F], F]:
+    """Anonymous visitors go to the login page; a logged-in user without the role gets 403."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_roles = roles  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """Only a path on this site: never another host, scheme or protocol-relative URL."""
+    if not target or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

@@ -1,0 +1,49 @@
+"""Staff accounts: creation, password checks, roles."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from mp_mailer.db import transaction
+from mp_mailer.models import User, UserRole
+
+MIN_PASSWORD_LENGTH = 12
+# Compared against when the email is unknown, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+class UserProblem(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def create_user(session: Session, email: str, password: str, role: UserRole) -> User:
+    """Raises UserProblem for a short password or an email already in use."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserProblem(f"The password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    email = email.strip().lower()
+    if find_user_by_email(session, email) is not None:
+        raise UserProblem(f"There is already a user with the email {email}.")
+    with transaction(session):
+        user = User(email=email, password_hash=hash_password(password), role=role, is_active=True)
+        session.add(user)
+    return user
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    user = find_user_by_email(session, email)
+    if user is None or not user.is_active:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return user if check_password_hash(user.password_hash, password) else None

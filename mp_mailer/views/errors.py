@@ -1,0 +1,62 @@
+"""Error pages: a plain explanation for each status code, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
+
+PAGES = {
+    400: ("Something was wrong with that request", "Please go back and try again."),
+    403: ("You can't see this page", "Your account doesn't have permission for this page."),
+    404: ("Page not found", "Check the web address, or start again from the campaign page."),
+    405: ("Page not found", "Check the web address, or start again from the campaign page."),
+    413: ("That was too much text", "Please shorten what you typed and try again."),
+    429: (
+        "Too many attempts",
+        "You have tried this too many times in a short time. Please wait a few minutes.",
+    ),
+    500: (
+        "Sorry, something went wrong on our side",
+        "We have been told about it. Please try again in a few minutes.",
+    ),
+    503: (
+        "This page isn't available right now",
+        "Please try again in a few minutes.",
+    ),
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(CSRFError, _expired_form)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def render_error(code: int) -> ResponseReturnValue:
+    heading, explanation = PAGES.get(code, PAGES[500])
+    return render_template("errors/error.html", heading=heading, explanation=explanation), code
+
+
+def _expired_form(error: CSRFError) -> ResponseReturnValue:
+    if request.endpoint == "supporter.write_letter":
+        from mp_mailer.views.supporter import render_expired_letter_form
+
+        return render_expired_letter_form(request.view_args or {})
+    heading = "This form has expired"
+    explanation = "For your security, forms expire. Please go back, reload the page and try again."
+    return render_template("errors/error.html", heading=heading, explanation=explanation), 400
+
+
+def _http_error(error: HTTPException) -> ResponseReturnValue:
+    return render_error(error.code or 500)
+
+
+def _unexpected_error(error: Exception) -> ResponseReturnValue:
+    logger.exception("Unhandled error on %s", request.path)
+    return render_error(500)

@@ -1,0 +1,151 @@
+"""Plain factories for test data: keyword defaults, any field can be overridden."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mp_mailer.db import utcnow
+from mp_mailer.letter_rendering import new_message_id
+from mp_mailer.models import (
+    CachedConstituency,
+    CachedMember,
+    CachedPostcode,
+    Campaign,
+    CampaignStatus,
+    Letter,
+    LetterStatus,
+    LetterTemplate,
+    User,
+    UserRole,
+)
+from mp_mailer.services.users import hash_password
+
+TEST_PASSWORD = "correct horse battery staple"
+_sequence = itertools.count(1)
+_password_hash = hash_password(TEST_PASSWORD)
+
+
+def create_user(session: Session, **overrides: Any) -> User:
+    values: dict[str, Any] = {
+        "email": f"user{next(_sequence)}@example.org",
+        "password_hash": _password_hash,
+        "role": UserRole.STAFF,
+        "is_active": True,
+    }
+    values.update(overrides)
+    user = User(**values)
+    session.add(user)
+    session.commit()
+    return user
+
+
+def create_campaign(session: Session, **overrides: Any) -> Campaign:
+    number = next(_sequence)
+    subject = overrides.pop("subject_template", "Please act, {{ mp.address_as }}")
+    body = overrides.pop(
+        "body_template",
+        "Dear {{ mp.address_as }},\n\nAs a constituent in {{ constituency }} I ask you to act "
+        "on {{ campaign.title }}. Thank you for reading my letter.",
+    )
+    values: dict[str, Any] = {
+        "slug": f"campaign-{number}",
+        "title": f"Campaign {number}",
+        "status": CampaignStatus.LIVE,
+        "intro_markdown": "Write to your MP about **this**.",
+        "thank_you_text": "Thank you.",
+        "share_text": "I wrote to my MP.",
+        "petition_url": "https://example.org/petition",
+        "is_default": False,
+    }
+    values.update(overrides)
+    campaign = Campaign(**values)
+    session.add(campaign)
+    session.flush()
+    session.add(
+        LetterTemplate(
+            campaign_id=campaign.id, version=1, subject_template=subject, body_template=body
+        )
+    )
+    session.commit()
+    return campaign
+
+
+def cache_mp(
+    session: Session, refreshed_at: datetime | None = None, **overrides: Any
+) -> CachedMember:
+    """An MP in the cache with a fresh contact, and the postcode SW1A 1AA pointing at their seat."""
+    refreshed_at = refreshed_at or utcnow()
+    postcode = overrides.pop("postcode", "SW1A 1AA")
+    values: dict[str, Any] = {
+        "id": 172,
+        "display_name": "Ms Diane Abbott",
+        "address_as": "Ms Abbott",
+        "full_title": "Rt Hon Diane Abbott MP",
+        "party_name": "Independent",
+        "party_abbreviation": "Ind",
+        "party_colour": "#909090",
+        "constituency_id": 4074,
+        "constituency_name": "Hackney North and Stoke Newington",
+        "thumbnail_url": "https://members-api.parliament.uk/api/Members/172/Thumbnail",
+        "is_current": True,
+        "email": "diane.abbott.office@parliament.uk",
+        "contact_page_url": "https://members.parliament.uk/member/172/contact",
+        "contact_refreshed_at": refreshed_at,
+        "refreshed_at": refreshed_at,
+    }
+    values.update(overrides)
+    member = CachedMember(**values)
+    session.add(member)
+    session.flush()
+    session.add(
+        CachedConstituency(
+            id=member.constituency_id,
+            name=member.constituency_name,
+            member_id=member.id,
+            refreshed_at=refreshed_at,
+        )
+    )
+    session.flush()
+    if postcode:
+        session.add(
+            CachedPostcode(
+                postcode=postcode, constituency_id=member.constituency_id, refreshed_at=refreshed_at
+            )
+        )
+    session.commit()
+    return member
+
+
+def create_letter(session: Session, campaign: Campaign | None = None, **overrides: Any) -> Letter:
+    campaign = campaign or create_campaign(session)
+    number = next(_sequence)
+    now = utcnow()
+    values: dict[str, Any] = {
+        "campaign_id": campaign.id,
+        "template_id": campaign.templates[-1].id,
+        "status": LetterStatus.QUEUED,
+        "mp_id": 172,
+        "mp_name": "Ms Diane Abbott",
+        "mp_email": "diane.abbott.office@parliament.uk",
+        "mp_party": "Independent",
+        "constituency_id": 4074,
+        "constituency_name": "Hackney North and Stoke Newington",
+        "supporter_name": f"Supporter {number}",
+        "supporter_email": f"supporter{number}@example.org",
+        "supporter_address": "1 High Street\nLondon",
+        "supporter_postcode": "SW1A 1AA",
+        "subject": "Please sanction Chen Quanguo",
+        "body": "Dear Ms Abbott,\n\nPlease press for sanctions.",
+        "message_id": new_message_id("freetibet.example"),
+        "created_at": now,
+        "next_attempt_at": now,
+    }
+    values.update(overrides)
+    letter = Letter(**values)
+    session.add(letter)
+    session.commit()
+    return letter
