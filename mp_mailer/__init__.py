@@ -44,11 +44,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     from mp_mailer import cli, permissions
-    from mp_mailer.views import auth, errors, supporter
+    from mp_mailer.views import auth, campaigns, errors, send_log, supporter, users
 
     permissions.init_app(app)
     app.register_blueprint(supporter.blueprint)
     app.register_blueprint(auth.blueprint)
+    app.register_blueprint(campaigns.blueprint)
+    app.register_blueprint(users.blueprint)
+    app.register_blueprint(send_log.blueprint)
     errors.register_error_handlers(app)
     cli.register_commands(app)
     app.teardown_appcontext(_close_request_session)
