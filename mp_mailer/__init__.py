@@ -56,6 +56,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     cli.register_commands(app)
     app.teardown_appcontext(_close_request_session)
     logging.basicConfig(level=config.extra.get("log_level", "INFO"))
+    for noisy in ("mail.log", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return app
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command
+from werkzeug.serving import run_simple
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -183,7 +184,7 @@ def run_command(host: str, port: int, sink: bool) -> None:
     worker.start()
     click.echo(f"Worker started. Open http://{host}:{port}/ to write a letter.")
     try:
-        app.run(host=host, port=port, use_reloader=False, threaded=True)
+        run_simple(host, port, app, use_reloader=False, threaded=True)
     finally:
         stop.set()
         worker.join(timeout=10)

@@ -1,0 +1,92 @@
+"""A stand-in for the Members API, serving the test fixtures, for offline runs and browser checks.
+
+    python tools/fake_members_api.py --port 8765
+    PARLIAMENT_API_URL=http://127.0.0.1:8765/api mp-mailer run
+
+Postcodes it knows: SW1A 1AA (an MP with email), M1 1AE (email on the constituency office),
+CF10 1AA (no email), E8 1AA (vacant seat), SW1A 9ZZ (unknown). Anything else is unknown too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.members_api_fixtures import (  # noqa: E402
+    POSTCODE_FIXTURES,
+    load_fixture,
+)
+
+REAL_BASE = "https://members-api.parliament.uk/api"
+PHOTO = """<svg xmlns="http://www.w3.org/2000/svg" width="192" height="192" viewBox="0 0 192 192">
+<rect width="192" height="192" fill="#cbd5e1"/><circle cx="96" cy="74" r="38" fill="#64748b"/>
+<ellipse cx="96" cy="178" rx="64" ry="52" fill="#64748b"/></svg>"""
+
+
+def make_handler(base_url: str) -> type[BaseHTTPRequestHandler]:
+    def fixture(name: str) -> bytes:
+        return json.dumps(load_fixture(name)).replace(REAL_BASE, base_url).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            parts = urlsplit(self.path)
+            query = parse_qs(parts.query)
+            if parts.path == "/api/Location/Constituency/Search":
+                postcode = query.get("searchText", [""])[0]
+                found = POSTCODE_FIXTURES.get(postcode)
+                name = found.search if found else "schema_constituency_search_empty.json"
+                return self._send(200, fixture(name))
+            contact = re.fullmatch(r"/api/Members/(\d+)/Contact", parts.path)
+            if contact:
+                for entry in POSTCODE_FIXTURES.values():
+                    if str(entry.member_id) == contact.group(1) and entry.contact:
+                        return self._send(200, fixture(entry.contact))
+                return self._send(404, b'{"status": 404}')
+            if re.fullmatch(r"/api/Members/\d+/Thumbnail", parts.path):
+                return self._send(200, PHOTO.encode(), "image/svg+xml")
+            if parts.path == "/api/Members/Search":
+                page = int(query.get("skip", ["0"])[0]) // 20
+                return self._send(200, fixture(f"schema_members_search_page_{min(page, 2)}.json"))
+            self._send(404, b'{"status": 404}')
+
+        def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+def start(port: int = 0) -> tuple[ThreadingHTTPServer, str]:
+    """Start in a background thread; returns the server and its API base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
+    base_url = f"http://127.0.0.1:{server.server_address[1]}/api"
+    server.RequestHandlerClass = make_handler(base_url)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, base_url
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--port", type=int, default=8765)
+    arguments = parser.parse_args()
+    server, url = start(arguments.port)
+    print(f"Fake Members API at {url}  (Ctrl-C to stop)")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.shutdown()
