@@ -36,7 +36,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["mp_mailer.engine"] = engine
     app.extensions["mp_mailer.session_factory"] = make_session_factory(engine)
     app.extensions["mp_mailer.members_api"] = MembersApiClient(
-        config.parliament_api_url, timeout=(3.05, config.parliament_api_timeout)
+        config.parliament_api_url,
+        timeout=(3.05, config.parliament_api_timeout),
+        backoff_factor=float(config.extra.get("members_api_backoff", 0.5)),
     )
 
     csrf.init_app(app)

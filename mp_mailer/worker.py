@@ -15,6 +15,7 @@ from email.policy import SMTP
 from sqlalchemy.orm import Session, sessionmaker
 
 from mp_mailer.clients.smtp_relay import (
+    SmtpAuthenticationError,
     SmtpPermanentError,
     SmtpRelay,
     SmtpRelayError,
@@ -130,6 +131,12 @@ def _send_letter(
     started = time.monotonic()
     try:
         reply = relay.send(message)
+    except SmtpAuthenticationError as e:
+        # Our credentials, not the letter, are at fault: retry later rather than fail the letter.
+        result = _result(started, e.code, e.reply)
+        outbox.record_temporary_failure(session, letter_id, result, clock(), settings.retry_policy)
+        logger.error("The SMTP relay refused our login: check SMTP_USERNAME and SMTP_PASSWORD")
+        return 0, False
     except SmtpTemporaryError as e:
         result = _result(started, e.code, e.reply)
         new_status = outbox.record_temporary_failure(
@@ -184,14 +191,14 @@ def _send_confirmation(
         reply: SmtpReply = relay.send(message)
     except SmtpRelayError as e:
         result = _result(started, e.code, e.reply)
-        retryable = isinstance(e, SmtpTemporaryError)
+        retryable = isinstance(e, SmtpTemporaryError | SmtpAuthenticationError)
         retry_at = clock() + settings.retry_policy.delay_after(1) if retryable else None
         outcome = AttemptOutcome.RETRY if retryable else AttemptOutcome.FAILED
         outbox.record_confirmation_attempt(session, letter_id, result, outcome, clock(), retry_at)
         logger.warning(
             "Confirmation email not sent: %s", result.smtp_reply, extra={"letter_id": letter_id}
         )
-        return not retryable or e.code is not None
+        return not retryable or (e.code is not None and not isinstance(e, SmtpAuthenticationError))
     result = _result(started, reply.code, reply.text)
     outbox.record_confirmation_attempt(session, letter_id, result, AttemptOutcome.SENT, clock())
     logger.info(

@@ -124,6 +124,7 @@ def app_overrides(database_url: str, smtp_server: SmtpTestServer, **extra: Any) 
         "testing": True,
         "ratelimit_enabled": False,
         "log_level": "WARNING",
+        "members_api_backoff": 0.0,
         **extra,
     }
 

@@ -105,10 +105,10 @@ def find_mp_for_postcode(
     if postcode.kind == PostcodeKind.INVALID:
         raise NotAPostcode()
     if postcode.kind == PostcodeKind.CROWN_DEPENDENCY:
-        place = crown_dependency_name(postcode.text) or "That island"
+        place = crown_dependency_name(postcode.text) or "that island"
         raise NoWestminsterMp(
-            f"{place} is a Crown Dependency with its own parliament, so it has no MP at "
-            "Westminster."
+            f"{place[0].upper()}{place[1:]} is a Crown Dependency with its own parliament, "
+            "so it has no MP at Westminster."
         )
     if postcode.kind == PostcodeKind.NO_CONSTITUENCY:
         raise NoWestminsterMp(

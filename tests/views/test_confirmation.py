@@ -1,0 +1,154 @@
+"""The confirmation link: works once, expires, can't be forged; one letter per supporter and MP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bs4 import BeautifulSoup
+from flask.testing import FlaskClient
+from freezegun import freeze_time
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mp_mailer.models import Letter, LetterStatus
+from mp_mailer.services.letters import make_confirmation_token
+from tests.conftest import TEST_SECRET_KEY, csrf_token_from
+from tests.smtp_server import SmtpTestServer
+from tests.views.test_supporter_journey import (
+    confirm,
+    confirmation_link,
+    the_letter,
+    write_letter,
+)
+
+
+def test_confirmation_link_replayed_sends_the_letter_only_once(
+    seeded_client: FlaskClient,
+    post_form: Any,
+    smtp_server: SmtpTestServer,
+    deliver: Any,
+    db_session: Session,
+) -> None:
+    write_letter(post_form)
+    deliver()
+    link = confirmation_link(smtp_server)
+    confirm(seeded_client, link)
+    deliver()
+
+    replay = seeded_client.get(link)
+    deliver()
+
+    assert replay.headers["Location"] == "/c/ban-chen-quanguo/thanks?again=1"
+    assert [m["To"] for m in smtp_server.messages].count(
+        "Ms Diane Abbott <diane.abbott.office@parliament.uk>"
+    ) == 1
+    assert the_letter(db_session).status == LetterStatus.SENT
+
+
+def test_confirmation_pressed_twice_queues_the_letter_once(
+    seeded_client: FlaskClient,
+    post_form: Any,
+    smtp_server: SmtpTestServer,
+    deliver: Any,
+    db_session: Session,
+) -> None:
+    write_letter(post_form)
+    deliver()
+    link = confirmation_link(smtp_server)
+    token = csrf_token_from(seeded_client.get(link).data)
+
+    first = seeded_client.post(link, data={"csrf_token": token})
+    second = seeded_client.post(link, data={"csrf_token": token})
+
+    assert first.headers["Location"] == "/c/ban-chen-quanguo/thanks"
+    assert second.headers["Location"] == "/c/ban-chen-quanguo/thanks?again=1"
+    events = [e.to_status for e in the_letter(db_session).events]
+    assert events == [LetterStatus.AWAITING_CONFIRMATION, LetterStatus.QUEUED]
+
+
+def test_confirmation_link_opened_again_says_the_letter_is_already_on_its_way(
+    seeded_client: FlaskClient, post_form: Any, smtp_server: SmtpTestServer, deliver: Any
+) -> None:
+    write_letter(post_form)
+    deliver()
+    link = confirmation_link(smtp_server)
+    confirm(seeded_client, link)
+
+    page = seeded_client.get(link, follow_redirects=True)
+
+    assert "Your letter is already on its way" in page.data.decode()
+
+
+def test_confirmation_link_refuses_when_expired(
+    seeded_client: FlaskClient, post_form: Any, db_session: Session
+) -> None:
+    write_letter(post_form)
+    letter = the_letter(db_session)
+    with freeze_time(datetime.now(UTC) - timedelta(hours=49)):
+        token = make_confirmation_token(TEST_SECRET_KEY, letter.id)
+
+    page = seeded_client.get(f"/confirm/{token}")
+
+    assert page.status_code == 400
+    assert "This link has expired." in page.data.decode()
+    assert the_letter(db_session).status == LetterStatus.AWAITING_CONFIRMATION
+
+
+def test_confirmation_link_refuses_when_tampered_with(
+    seeded_client: FlaskClient, post_form: Any, db_session: Session
+) -> None:
+    write_letter(post_form)
+    token = make_confirmation_token(TEST_SECRET_KEY, the_letter(db_session).id)
+    forged = make_confirmation_token("another-secret-key-0123456789", the_letter(db_session).id)
+
+    for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), forged):
+        page = seeded_client.get(f"/confirm/{bad}")
+        assert page.status_code == 400
+        assert "This link isn't valid." in BeautifulSoup(page.data, "html.parser").get_text()
+    assert the_letter(db_session).status == LetterStatus.AWAITING_CONFIRMATION
+
+
+def test_confirmation_page_does_not_send_until_the_button_is_pressed(
+    seeded_client: FlaskClient, post_form: Any, db_session: Session
+) -> None:
+    write_letter(post_form)
+    token = make_confirmation_token(TEST_SECRET_KEY, the_letter(db_session).id)
+
+    page = seeded_client.get(f"/confirm/{token}")
+
+    assert BeautifulSoup(page.data, "html.parser").select_one("form button").get_text() == (
+        "Send my letter"
+    )
+    assert the_letter(db_session).status == LetterStatus.AWAITING_CONFIRMATION
+
+
+def test_second_letter_to_the_same_mp_is_refused_once_the_first_is_confirmed(
+    seeded_client: FlaskClient,
+    post_form: Any,
+    smtp_server: SmtpTestServer,
+    deliver: Any,
+    db_session: Session,
+) -> None:
+    write_letter(post_form)
+    deliver()
+    confirm(seeded_client, confirmation_link(smtp_server))
+
+    again = write_letter(post_form, email="JANE@example.org")
+
+    summary = BeautifulSoup(again.data, "html.parser").select_one(".error-summary")
+    assert summary is not None
+    assert "You have already written to Ms Diane Abbott" in summary.get_text()
+    assert len(db_session.scalars(select(Letter)).all()) == 1
+
+
+def test_second_unconfirmed_letter_replaces_the_first(
+    seeded_client: FlaskClient, post_form: Any, db_session: Session
+) -> None:
+    write_letter(post_form, subject="First try")
+
+    write_letter(post_form, subject="Second try")
+
+    letter = the_letter(db_session)
+    assert letter.subject == "Second try"
+    assert letter.status == LetterStatus.AWAITING_CONFIRMATION

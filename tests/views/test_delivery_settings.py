@@ -1,0 +1,44 @@
+"""Settings that change where and when a letter goes: MAIL_REDIRECT_TO and REQUIRE_CONFIRMATION."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.smtp_server import SmtpTestServer
+from tests.views.test_supporter_journey import confirm, confirmation_link, write_letter
+
+
+@pytest.mark.parametrize("app_settings", [{"mail_redirect_to": "staging@freetibet.example"}])
+def test_redirected_letter_goes_to_the_staging_address_and_says_so_first(
+    seeded_client: FlaskClient, post_form: Any, smtp_server: SmtpTestServer, deliver: Any
+) -> None:
+    write_letter(post_form)
+    deliver()
+    confirm(seeded_client, confirmation_link(smtp_server))
+
+    deliver()
+
+    message = smtp_server.messages[-1]
+    assert message["To"] == "staging@freetibet.example"
+    assert "diane.abbott.office@parliament.uk" not in smtp_server.envelopes[-1][1]
+    assert message.get_content().splitlines()[0] == (
+        "[Test copy: on a live site this letter goes to Ms Diane Abbott "
+        "<diane.abbott.office@parliament.uk>, not to this address.]"
+    )
+
+
+@pytest.mark.parametrize("app_settings", [{"require_confirmation": False}])
+def test_letter_is_queued_at_once_when_confirmation_is_off(
+    seeded_client: FlaskClient, post_form: Any, smtp_server: SmtpTestServer, deliver: Any
+) -> None:
+    response = write_letter(post_form)
+
+    deliver()
+
+    assert response.headers["Location"] == "/c/ban-chen-quanguo/thanks"
+    assert [m["To"] for m in smtp_server.messages] == [
+        "Ms Diane Abbott <diane.abbott.office@parliament.uk>"
+    ]
