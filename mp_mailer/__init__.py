@@ -9,6 +9,7 @@ from typing import Any
 
 from dotenv import load_dotenv
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mp_mailer.clients.parliament import MembersApiClient
 from mp_mailer.config import Config, load_config
@@ -30,6 +31,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     instance_path.mkdir(parents=True, exist_ok=True)
     config = load_config(overrides=overrides, instance_path=instance_path)
     _configure_flask(app, config)
+    if config.trusted_proxies:
+        # Behind a proxy, the client's address (for rate limits) and https come from its headers.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=config.trusted_proxies, x_proto=config.trusted_proxies
+        )
 
     engine = make_engine(config.database_url)
     app.extensions["mp_mailer.config"] = config

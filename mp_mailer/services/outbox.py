@@ -34,7 +34,7 @@ class RetryPolicy:
     base_delay: timedelta
 
     def delay_after(self, attempt_number: int) -> timedelta:
-        return min(self.base_delay * 2 ** (attempt_number - 1), MAX_BACKOFF)
+        return min(self.base_delay * (1 << max(attempt_number - 1, 0)), MAX_BACKOFF)
 
 
 @dataclass(frozen=True)

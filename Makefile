@@ -1,0 +1,33 @@
+# The two commands: `make run` sets everything up and runs it; `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install install-test check-python
+
+run: install .env
+	$(BIN)/mp-mailer run
+
+test: install-test
+	$(BIN)/ruff check mp_mailer tests bench tools
+	$(BIN)/ruff format --check mp_mailer tests bench tools
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/pytest
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		(echo "mp_mailer needs Python 3.11 or newer: make PYTHON=python3.12 ..."; exit 1)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+
+.env:
+	sed "s/^SECRET_KEY=$$/SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(32))')/" \
+		config.example.env > .env
+	@echo "Wrote .env with a new SECRET_KEY. Edit it to change any setting."
