@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from email.headerregistry import Address
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,7 +37,8 @@ class Config:
     smtp_password: str | None = None
     smtp_security: str = "none"
     smtp_timeout: float = 15.0
-    mail_from: str = "Free Tibet <campaigns@localhost>"
+    # Required: empty here so load_config reports it unset (no placeholder passes validation).
+    mail_from: str = ""
     mail_redirect_to: str | None = None
     require_confirmation: bool = True
     confirmation_max_age_hours: int = 48
@@ -48,6 +50,7 @@ class Config:
     mp_cache_hours: int = 12
     postcode_cache_days: int = 30
     sink_directory: str = ""
+    trusted_proxies: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -85,6 +88,7 @@ _ENV_NAMES = {
     "mp_cache_hours": "MP_CACHE_HOURS",
     "postcode_cache_days": "POSTCODE_CACHE_DAYS",
     "sink_directory": "SINK_DIRECTORY",
+    "trusted_proxies": "TRUSTED_PROXIES",
 }
 REQUIRED = ("secret_key", "database_url", "public_url", "smtp_host", "mail_from")
 
@@ -115,6 +119,8 @@ def _convert(attribute: str, raw: str, kind: Any) -> Any:
             number = float(text)
         except ValueError:
             raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+        if not math.isfinite(number):
+            raise ConfigError(f"{name} must be a number, not {raw!r}")
         if number <= 0:
             raise ConfigError(f"{name} must be greater than zero, not {raw!r}")
         return number
@@ -179,6 +185,9 @@ def validate(config: Config) -> None:
         parts = urlsplit(getattr(config, attribute))
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"{env_name(attribute)} must be an http(s) URL")
+    # parseaddr quietly keeps the first of several addresses, or a fragment after a line break.
+    if len(getaddresses([config.mail_from])) != 1 or any(c in config.mail_from for c in "\r\n"):
+        raise ConfigError("MAIL_FROM must be one address, such as Name <campaigns@example.org>")
     _, from_address = parseaddr(config.mail_from)
     _check_email("mail_from", from_address)
     if config.mail_redirect_to:
