@@ -13,13 +13,13 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command
-from werkzeug.serving import run_simple
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.serving import run_simple
 
 from mp_mailer.clients.parliament import MembersApiClient, MembersApiError
-from mp_mailer.clients.smtp_relay import SmtpRelay, SmtpSettings
-from mp_mailer.config import Config, ConfigError
+from mp_mailer.clients.smtp_relay import SmtpRelay
+from mp_mailer.config import Config, ConfigError, smtp_settings
 from mp_mailer.db import utcnow
 from mp_mailer.models import UserRole
 from mp_mailer.schema import upgrade_database
@@ -43,17 +43,6 @@ def _session_factory() -> sessionmaker[Session]:
 def _engine() -> Engine:
     engine: Engine = current_app.extensions["mp_mailer.engine"]
     return engine
-
-
-def smtp_settings(config: Config) -> SmtpSettings:
-    return SmtpSettings(
-        host=config.smtp_host,
-        port=config.smtp_port,
-        security=config.smtp_security,
-        username=config.smtp_username,
-        password=config.smtp_password,
-        timeout=config.smtp_timeout,
-    )
 
 
 def worker_settings(config: Config) -> WorkerSettings:

@@ -37,7 +37,7 @@ def make_handler(base_url: str) -> type[BaseHTTPRequestHandler]:
         return json.dumps(load_fixture(name)).replace(REAL_BASE, base_url).encode()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)
             if parts.path == "/api/Location/Constituency/Search":
@@ -81,7 +81,9 @@ def start(port: int = 0) -> tuple[ThreadingHTTPServer, str]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--port", type=int, default=8765)
     arguments = parser.parse_args()
     server, url = start(arguments.port)
