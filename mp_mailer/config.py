@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
+from mp_mailer.clients.smtp_relay import SmtpSettings
+
 DEFAULT_PARLIAMENT_API_URL = "https://members-api.parliament.uk/api"
 SMTP_SECURITY_CHOICES = ("none", "starttls", "ssl")
 _TRUE = {"1", "true", "yes", "on"}
@@ -201,3 +203,15 @@ def _check_email(attribute: str, address: str) -> None:
         validate_email(address, check_deliverability=False, test_environment=True)
     except EmailNotValidError as e:
         raise ConfigError(f"{env_name(attribute)} is not a valid email address: {e}") from e
+
+
+def smtp_settings(config: Config) -> SmtpSettings:
+    """How to reach the relay: for the worker, and for campaigners' test sends from the web app."""
+    return SmtpSettings(
+        host=config.smtp_host,
+        port=config.smtp_port,
+        security=config.smtp_security,
+        username=config.smtp_username,
+        password=config.smtp_password,
+        timeout=config.smtp_timeout,
+    )
