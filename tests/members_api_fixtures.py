@@ -27,13 +27,15 @@ register only the calls a test makes: `add_postcode_responses(..., contact=False
 test that only looks the seat up.
 """
 
+from __future__ import annotations
+
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import responses
-from responses import matchers
+if TYPE_CHECKING:
+    import responses
 
 FIXTURES_DIR = Path(__file__).parent / "fixtures" / "parliament"
 DEFAULT_BASE_URL = "https://members-api.parliament.uk/api"
@@ -79,6 +81,9 @@ def add_postcode_responses(
 ) -> None:
     """Register the search for one postcode above and, if `contact` and it has an MP, the
     MP's contact details."""
+    # Imported here so tools/fake_members_api.py can use the fixtures without the test extras.
+    from responses import matchers
+
     fixture = POSTCODE_FIXTURES[postcode]
     base = base_url.rstrip("/")
     rsps.get(
