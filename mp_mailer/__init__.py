@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -21,7 +21,7 @@ TEMPLATES_DIRECTORY = Path(__file__).resolve().parent.parent / "templates"
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the web app. `overrides` replaces settings (by Config attribute name) in tests."""
-    load_dotenv()
+    load_dotenv(find_dotenv(usecwd=True))
     app = Flask(
         __name__,
         template_folder=str(TEMPLATES_DIRECTORY),

@@ -14,10 +14,19 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def include_object(
+    obj: object, _name: str | None, _type: str, _reflected: bool, _compare_to: object
+) -> bool:
+    """Skip objects meant for another database (Index.ddl_if), which autogenerate ignores."""
+    ddl_if = getattr(obj, "_ddl_if", None)
+    return ddl_if is None or ddl_if.dialect in (None, context.get_bind().dialect.name)
+
+
 def run_on(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
