@@ -44,6 +44,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["mp_mailer.members_api"] = MembersApiClient(
         config.parliament_api_url,
         timeout=(3.05, config.parliament_api_timeout),
+        retries=1,
         backoff_factor=float(config.extra.get("members_api_backoff", 0.5)),
     )
 

@@ -32,7 +32,7 @@ class Config:
     database_url: str
     public_url: str
     parliament_api_url: str = DEFAULT_PARLIAMENT_API_URL
-    parliament_api_timeout: float = 10.0
+    parliament_api_timeout: float = 5.0
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_username: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 import responses
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
@@ -99,6 +100,20 @@ def test_postcode_step_asks_to_try_later_when_the_lookup_service_is_down(
     seeded_client: FlaskClient, post_form: Any, members_api: responses.RequestsMock
 ) -> None:
     members_api.get(f"{MEMBERS_API_URL}/Location/Constituency/Search", status=503)
+
+    response = post_form("/", {"postcode": "B33 8TH"})
+
+    assert "isn't answering right now" in error_summary(response)
+    assert postcode_box(response) == "B33 8TH"
+
+
+def test_postcode_step_asks_to_try_later_when_the_lookup_service_is_too_slow(
+    seeded_client: FlaskClient, post_form: Any, members_api: responses.RequestsMock
+) -> None:
+    members_api.get(
+        f"{MEMBERS_API_URL}/Location/Constituency/Search",
+        body=requests.exceptions.ReadTimeout("read timed out"),
+    )
 
     response = post_form("/", {"postcode": "B33 8TH"})
 
