@@ -102,6 +102,8 @@ def write_letter(slug: str) -> ResponseReturnValue:
     campaign = _campaign(slug)
     form = LetterForm()
     if request.method == "GET":
+        if not campaign.accepts_letters:
+            return redirect(url_for("supporter.campaign_page", slug=campaign.slug))
         form.postcode.data = request.args.get("postcode", "")
     try:
         mp = _find_mp(form.postcode.data or "")

@@ -214,3 +214,18 @@ def test_supporter_without_a_copy_is_not_copied_in(
 
     assert smtp_server.messages[-1]["Cc"] is None
     assert smtp_server.envelopes[-1][1] == ["diane.abbott.office@parliament.uk"]
+
+
+def test_letter_page_of_a_closed_campaign_sends_supporters_to_the_campaign_page(
+    seeded_client: FlaskClient, db_session: Session
+) -> None:
+    from mp_mailer.models import Campaign, CampaignStatus
+
+    campaign = db_session.scalars(select(Campaign)).one()
+    campaign.status = CampaignStatus.CLOSED
+    db_session.commit()
+
+    page = seeded_client.get(f"{LETTER_URL}?postcode=SW1A 1AA", follow_redirects=True)
+
+    assert "This campaign has closed" in page.data.decode()
+    assert b'class="letter-form"' not in page.data
