@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SearchField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
 from wtforms.fields import Field
 from wtforms.form import BaseForm
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import HiddenInput
 
+from mp_mailer.models import CampaignStatus, CampaignTarget, UserRole
 from mp_mailer.postcodes import PostcodeKind, parse_postcode
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\u0085]")
@@ -144,3 +159,213 @@ class LoginForm(FlaskForm):
     password = PasswordField(
         "Password", validators=[DataRequired("Enter your password."), Length(max=200)]
     )
+
+
+# Campaigners and admins
+
+
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+STATUS_LABELS = {
+    CampaignStatus.DRAFT: "Draft",
+    CampaignStatus.LIVE: "Live",
+    CampaignStatus.CLOSED: "Closed",
+}
+TARGET_LABELS = {CampaignTarget.CONSTITUENCY_MP: "The supporter's constituency MP"}
+ROLE_LABELS = {
+    UserRole.CAMPAIGNER: "Campaigner",
+    UserRole.STAFF: "Staff",
+    UserRole.ADMIN: "Admin",
+}
+
+
+def _choices(labels: dict[Any, str]) -> dict[str, str]:
+    return {str(value): label for value, label in labels.items()}
+
+
+def lowercase(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+class Slug:
+    def __call__(self, form: BaseForm, field: Field) -> None:
+        if not _SLUG.match(field.data or ""):
+            raise ValidationError(
+                "The web address can only use lowercase letters, numbers and single hyphens "
+                "between words, like ban-chen-quanguo."
+            )
+
+
+class WebAddress:
+    """An http or https address with a host; anything else (javascript:, ftp:) is refused."""
+
+    def __call__(self, form: BaseForm, field: Field) -> None:
+        parts = urlsplit(field.data or "")
+        if parts.scheme not in ("http", "https") or not parts.netloc or " " in field.data:
+            raise ValidationError("Enter a full web address starting with https://")
+
+
+class CampaignForm(FlaskForm):
+    title = StringField(
+        "Title",
+        filters=[strip_whitespace],
+        validators=[
+            DataRequired("Enter the campaign's title."),
+            Length(max=200, message="Keep the title under 200 characters."),
+            NoControlCharacters(),
+        ],
+    )
+    slug = StringField(
+        "Web address",
+        filters=[strip_whitespace, lowercase],
+        validators=[
+            DataRequired("Enter the campaign's web address, like ban-chen-quanguo."),
+            Length(max=80, message="Keep the web address under 80 characters."),
+            Slug(),
+        ],
+    )
+    status = RadioField(
+        "Status",
+        choices=_choices(STATUS_LABELS),
+        default=CampaignStatus.DRAFT.value,
+        validators=[InputRequired("Choose the campaign's status.")],
+    )
+    target = RadioField(
+        "Who supporters write to",
+        choices=_choices(TARGET_LABELS),
+        default=CampaignTarget.CONSTITUENCY_MP.value,
+        validators=[InputRequired("Choose who supporters write to.")],
+    )
+    intro_markdown = TextAreaField(
+        "Introduction",
+        filters=[normalise_newlines],
+        validators=[
+            DataRequired("Write an introduction: it is the first thing supporters read."),
+            Length(max=20_000, message="Keep the introduction under 20,000 characters."),
+            NoControlCharacters(allow_line_breaks=True),
+        ],
+    )
+    thank_you_text = TextAreaField(
+        "Thank-you message",
+        filters=[normalise_newlines],
+        validators=[
+            Length(max=5_000, message="Keep the thank-you message under 5,000 characters."),
+            NoControlCharacters(allow_line_breaks=True),
+        ],
+    )
+    share_text = TextAreaField(
+        "Share message",
+        filters=[normalise_newlines],
+        validators=[
+            Length(max=500, message="Keep the share message under 500 characters."),
+            NoControlCharacters(allow_line_breaks=True),
+        ],
+    )
+    petition_url = URLField(
+        "Petition link for supporters outside the UK",
+        filters=[strip_whitespace],
+        validators=[
+            Optional(),
+            Length(max=500, message="Keep the petition link under 500 characters."),
+            WebAddress(),
+        ],
+    )
+    is_default = BooleanField("Show this campaign on the home page")
+
+
+class NewCampaignForm(CampaignForm):
+    """New campaigns start as drafts with a starter letter, so there is no status to choose."""
+
+    status = None
+
+
+class TemplateForm(FlaskForm):
+    subject_template = StringField(
+        "Subject",
+        filters=[strip_whitespace],
+        validators=[
+            DataRequired("Enter the letter's subject."),
+            Length(max=500, message="Keep the subject under 500 characters."),
+            NoControlCharacters(),
+        ],
+    )
+    body_template = TextAreaField(
+        "Letter",
+        filters=[normalise_newlines],
+        validators=[
+            DataRequired("Write the letter."),
+            Length(max=20_000, message="Keep the letter under 20,000 characters."),
+            NoControlCharacters(allow_line_breaks=True),
+        ],
+    )
+    note = StringField(
+        "What changed (optional)",
+        filters=[strip_whitespace],
+        validators=[
+            Length(max=200, message="Keep the note under 200 characters."),
+            NoControlCharacters(),
+        ],
+    )
+
+
+class ButtonForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class StatusForm(FlaskForm):
+    status = HiddenField(validators=[DataRequired()])
+
+    def validate_status(self, field: Field) -> None:
+        if field.data not in STATUS_LABELS:
+            raise ValidationError("Choose draft, live or closed.")
+
+
+class MpSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = SearchField(
+        "MP's name or constituency",
+        filters=[strip_whitespace],
+        validators=[DataRequired("Enter part of an MP's name or constituency."), Length(max=100)],
+    )
+
+
+class PreviewPostcodeForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    postcode = StringField(
+        "Postcode",
+        filters=[strip_whitespace],
+        validators=[DataRequired("Enter a postcode."), Length(max=16), UkPostcode()],
+    )
+
+
+class TestSendForm(FlaskForm):
+    mp_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    postcode = HiddenField(filters=[strip_whitespace])
+
+
+class NewUserForm(FlaskForm):
+    email = EmailField(
+        "Email address",
+        filters=[strip_whitespace],
+        validators=[DataRequired("Enter their email address."), Length(max=254), ValidEmail()],
+    )
+    role = RadioField(
+        "Role",
+        choices=_choices(ROLE_LABELS),
+        validators=[InputRequired("Choose what they can do.")],
+    )
+    password = PasswordField(
+        "Initial password",
+        validators=[
+            DataRequired("Enter an initial password."),
+            Length(min=12, max=200, message="The password must be 12 to 200 characters."),
+        ],
+    )
+
+
+class ChangeRoleForm(FlaskForm):
+    role = SelectField("Role", choices=_choices(ROLE_LABELS), validators=[InputRequired()])

@@ -11,14 +11,24 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 MAX_RANGE = 100
 MAX_LOOP_NESTING = 2
+MAX_LOOPS = 20
 MAX_RENDERED_LENGTH = 20_000
 MAX_REPEAT = 1_000
+# Filters that cannot multiply text: center, indent, format, join, replace, wordwrap and batch can
+# turn a short template into gigabytes, and attr, map and select reach attributes by name.
+ALLOWED_FILTERS = frozenset(
+    {
+        "abs", "capitalize", "count", "d", "default", "first", "float", "int", "last", "length",
+        "list", "lower", "max", "min", "reverse", "round", "sort", "string", "striptags", "sum",
+        "title", "trim", "truncate", "unique", "upper", "wordcount",
+    }
+)  # fmt: skip
 
 TEMPLATE_VARIABLES: Mapping[str, str] = {
     "mp.name": "The MP's name as Parliament displays it, e.g. 'Ms Diane Abbott'",
@@ -79,17 +89,28 @@ class TemplateProblem(Exception):
 
 
 class _CampaignSandbox(SandboxedEnvironment):
-    intercepted_binops = frozenset(["*", "**"])
+    intercepted_binops = frozenset(["*", "**", "%", "+"])
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
             raise SecurityError("powers are not allowed in letter templates")
-        if isinstance(left, int | float) and isinstance(right, int | float):
-            return left * right
-        count = right if isinstance(right, int) else left if isinstance(left, int) else 0
-        if count > MAX_REPEAT:
-            raise SecurityError("that repeats text too many times")
-        return super().call_binop(context, operator, left, right)
+        if operator == "%" and isinstance(left, str):
+            raise SecurityError("'%' formatting is not allowed: join text with ~ instead")
+        if operator == "*":
+            _check_repeat(left, right)
+        result = super().call_binop(context, operator, left, right)
+        if isinstance(result, str | list | tuple) and len(result) > MAX_RENDERED_LENGTH:
+            raise SecurityError("that makes the text too long")
+        return result
+
+
+def _check_repeat(left: Any, right: Any) -> None:
+    """Refuse text or list repetition before Python builds it: "x" * 10**9 is a gigabyte."""
+    sequence, count = (left, right) if isinstance(right, int) else (right, left)
+    if not isinstance(sequence, str | list | tuple) or not isinstance(count, int):
+        return
+    if count > MAX_REPEAT or len(sequence) * count > MAX_RENDERED_LENGTH:
+        raise SecurityError("that repeats text too many times")
 
 
 def _capped_range(*args: int) -> range:
@@ -109,6 +130,9 @@ def _make_environment() -> SandboxedEnvironment:
     )
     environment.globals.clear()
     environment.globals["range"] = _capped_range
+    environment.filters = {
+        name: environment.filters[name] for name in ALLOWED_FILTERS & set(environment.filters)
+    }
     return environment
 
 
@@ -170,33 +194,106 @@ def check_template(source: str) -> None:
 
 
 def _check_nodes(tree: nodes.Template) -> None:
-    known_roots = {name.split(".")[0] for name in TEMPLATE_VARIABLES} | {"range", "loop"}
     loop_targets = {target.name for target in tree.find_all(nodes.Name) if target.ctx == "store"}
+    if len(list(tree.find_all(nodes.For))) > MAX_LOOPS:
+        raise TemplateProblem(f"a letter template can have at most {MAX_LOOPS} loops")
     for node in tree.find_all(nodes.Node):
-        line = getattr(node, "lineno", None)
-        if not isinstance(node, _ALLOWED_NODES):
-            raise TemplateProblem(
-                f"'{type(node).__name__}' is not allowed in letter templates", line
+        problem = _node_problem(tree, node, loop_targets)
+        if problem:
+            raise TemplateProblem(problem, getattr(node, "lineno", None))
+
+
+# Each variable's fields: {"mp": ["address_as", ...], "constituency": [], ...}
+_FIELDS = {
+    root: sorted(
+        field
+        for name in TEMPLATE_VARIABLES
+        for prefix, _, field in [name.partition(".")]
+        if prefix == root and field
+    )
+    for root in {name.partition(".")[0] for name in TEMPLATE_VARIABLES}
+}
+
+
+def _node_problem(tree: nodes.Template, node: nodes.Node, loop_targets: set[str]) -> str | None:
+    """What is wrong with one node of a template, in words a campaigner can act on."""
+    if not isinstance(node, _ALLOWED_NODES):
+        return f"'{type(node).__name__}' is not allowed in letter templates"
+    if (
+        isinstance(node, nodes.Name)
+        and node.ctx == "load"
+        and node.name not in {*_FIELDS, "range", "loop", *loop_targets}
+    ):
+        if node.name == "supporter":
+            return (
+                "there is no variable called 'supporter': the supporter's name and address are "
+                "added under the letter automatically"
             )
-        if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
-            raise TemplateProblem(f"'{node.attr}' is not a field you can use", line)
-        if (
-            isinstance(node, nodes.Getitem)
-            and isinstance(node.arg, nodes.Const)
-            and str(node.arg.value).startswith("_")
-        ):
-            raise TemplateProblem(f"'{node.arg.value}' is not a field you can use", line)
-        if (
-            isinstance(node, nodes.Name)
-            and node.ctx == "load"
-            and node.name not in known_roots | loop_targets
-        ):
-            raise TemplateProblem(f"there is no variable called '{node.name}'", line)
-        if isinstance(node, nodes.For):
-            if node.recursive:
-                raise TemplateProblem("recursive loops are not allowed", line)
-            if _loop_depth(tree, node) > MAX_LOOP_NESTING:
-                raise TemplateProblem("loops may be nested at most two deep", line)
+        return f"there is no variable called '{node.name}'"
+    if isinstance(node, nodes.Getattr | nodes.Getitem):
+        return _field_problem(node)
+    if isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS:
+        return f"the filter '{node.name}' is not allowed in letter templates"
+    if isinstance(node, nodes.Call) and not _is_allowed_call(node):
+        return "only range() and loop.cycle() can be called; use filters such as |upper instead"
+    if isinstance(node, nodes.For):
+        return _loop_problem(tree, node)
+    return None
+
+
+def _field_problem(node: nodes.Getattr | nodes.Getitem) -> str | None:
+    if isinstance(node, nodes.Getattr):
+        field = node.attr
+    elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+        field = node.arg.value
+    else:
+        return None
+    if field.startswith("_"):
+        return f"'{field}' is not a field you can use"
+    if isinstance(node.node, nodes.Name) and node.node.name in _FIELDS:
+        root = node.node.name
+        fields = _FIELDS[root]
+        if not fields:
+            return f"'{root}' is text and has no fields: use it on its own, as {{{{ {root} }}}}"
+        if field not in fields:
+            choices = ", ".join(f"{root}.{name}" for name in fields)
+            return f"there is no field '{field}' on '{root}': use one of {choices}"
+    return None
+
+
+def _is_allowed_call(node: nodes.Call) -> bool:
+    target = node.node
+    if isinstance(target, nodes.Name):
+        return target.name == "range"
+    return (
+        isinstance(target, nodes.Getattr)
+        and isinstance(target.node, nodes.Name)
+        and target.node.name == "loop"
+        and target.attr == "cycle"
+    )
+
+
+def _loop_problem(tree: nodes.Template, node: nodes.For) -> str | None:
+    if node.recursive:
+        return "recursive loops are not allowed"
+    if _loop_depth(tree, node) > MAX_LOOP_NESTING:
+        return "loops may be nested at most two deep"
+    if not _is_bounded_sequence(node.iter):
+        return "a loop can only go over range(), a list written out in the template, or a variable"
+    return None
+
+
+def _is_bounded_sequence(node: nodes.Node) -> bool:
+    """Loops only over things whose size the template's author cannot inflate."""
+    if isinstance(node, nodes.Call):
+        return isinstance(node.node, nodes.Name) and node.node.name == "range"
+    if isinstance(node, nodes.List | nodes.Tuple):
+        return len(node.items) <= MAX_RANGE
+    if isinstance(node, nodes.Filter):
+        return node.node is not None and _is_bounded_sequence(node.node)
+    while isinstance(node, nodes.Getattr | nodes.Getitem):
+        node = node.node
+    return isinstance(node, nodes.Name) and node.name in _FIELDS
 
 
 def _loop_depth(tree: nodes.Template, target: nodes.For) -> int:
@@ -216,19 +313,45 @@ def _loop_depth(tree: nodes.Template, target: nodes.For) -> int:
 def render_template(source: str, context: Mapping[str, Any]) -> str:
     """Render campaign text in the sandbox. Raises TemplateProblem for any failure."""
     try:
-        rendered = _environment.from_string(source).render(context)
+        template = _environment.from_string(source)
     except TemplateSyntaxError as e:
         raise TemplateProblem(f"the template has a syntax error: {e.message}", e.lineno) from e
+    try:
+        return _render_capped(template, context)
     except UndefinedError as e:
         detail = re.sub(r"^'[^']*' has no attribute ", "there is no field ", e.message or "")
-        raise TemplateProblem(f"the template uses a field that does not exist: {detail}") from e
+        raise TemplateProblem(
+            f"the template uses a field that does not exist: {detail}", _template_line(e)
+        ) from e
     except SecurityError as e:
-        raise TemplateProblem(f"not allowed: {e}") from e
+        raise TemplateProblem(f"not allowed: {e}", _template_line(e)) from e
     except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as e:
-        raise TemplateProblem(f"the template could not be filled in: {e}") from e
-    if len(rendered) > MAX_RENDERED_LENGTH:
-        raise TemplateProblem(f"the letter would be longer than {MAX_RENDERED_LENGTH} characters")
-    return rendered
+        raise TemplateProblem(f"the template could not be filled in: {e}", _template_line(e)) from e
+
+
+def _render_capped(template: Template, context: Mapping[str, Any]) -> str:
+    # Streamed, so a loop that writes too much stops at the limit instead of filling memory.
+    parts: list[str] = []
+    length = 0
+    for part in template.generate(context):
+        length += len(part)
+        if length > MAX_RENDERED_LENGTH:
+            raise TemplateProblem(
+                f"the letter would be longer than {MAX_RENDERED_LENGTH} characters"
+            )
+        parts.append(part)
+    return "".join(parts)
+
+
+def _template_line(error: BaseException) -> int | None:
+    """The template line a rendering error came from: Jinja maps its frames to "<template>"."""
+    line = None
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == "<template>":
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
 
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]")

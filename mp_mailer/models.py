@@ -87,6 +87,19 @@ class User(Base):
         """Admins hold every role."""
         return self.is_active and (self.role == UserRole.ADMIN or self.role in roles)
 
+    # Flask-Login's user interface, written out so models need not import Flask-Login (the worker
+    # imports models and must stay free of Flask). `is_active` is the column above.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
 
 class Campaign(Base):
     __tablename__ = "campaigns"

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
 
 from mp_mailer.db import utcnow
 from mp_mailer.letter_rendering import new_message_id
@@ -22,11 +23,12 @@ from mp_mailer.models import (
     User,
     UserRole,
 )
-from mp_mailer.services.users import hash_password
 
 TEST_PASSWORD = "correct horse battery staple"
 _sequence = itertools.count(1)
-_password_hash = hash_password(TEST_PASSWORD)
+# Cheap scrypt parameters: every login_as checks this hash, and the real cost (about 80 ms)
+# would dominate the staff tests. Production hashes come from services.users.hash_password.
+_password_hash = generate_password_hash(TEST_PASSWORD, method="scrypt:1024:8:1")
 
 
 def create_user(session: Session, **overrides: Any) -> User:

@@ -47,3 +47,40 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
         check_password_hash(_DUMMY_HASH, password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
+
+
+class UserNotFound(Exception):
+    pass
+
+
+def list_users(session: Session) -> list[User]:
+    """Active users first, then by email."""
+    return list(session.scalars(select(User).order_by(User.is_active.desc(), User.email)))
+
+
+def get_user(session: Session, user_id: int) -> User:
+    """Raises UserNotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserNotFound(str(user_id))
+    return user
+
+
+def change_role(session: Session, user: User, role: UserRole, acting_user_id: int) -> None:
+    """Raises UserProblem when admins try to change their own role (they could lock themselves
+    out; another admin can do it)."""
+    if user.id == acting_user_id:
+        raise UserProblem("You can't change your own role: ask another admin to do it.")
+    with transaction(session):
+        user.role = role
+
+
+def set_active(session: Session, user: User, active: bool, acting_user_id: int) -> None:
+    """Disable or re-enable an account; a disabled user is logged out at their next request.
+
+    Raises UserProblem when admins try to disable themselves.
+    """
+    if user.id == acting_user_id and not active:
+        raise UserProblem("You can't disable your own account: ask another admin to do it.")
+    with transaction(session):
+        user.is_active = active
