@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, routes_command, shell_command
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import run_simple
@@ -23,6 +23,7 @@ from mp_mailer.config import Config, ConfigError, smtp_settings
 from mp_mailer.db import utcnow
 from mp_mailer.models import UserRole
 from mp_mailer.schema import upgrade_database
+from mp_mailer.services.demo_data import DEFAULT_LETTERS, DemoRefused, seed_demo
 from mp_mailer.services.mp_lookup import LookupProblem, sync_current_mps
 from mp_mailer.services.outbox import RetryPolicy
 from mp_mailer.services.seed import seed_first_campaign
@@ -62,6 +63,7 @@ def worker_settings(config: Config) -> WorkerSettings:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create or upgrade the database schema and add the first campaign. Safe to run again."""
     initialise_database()
@@ -76,6 +78,7 @@ def initialise_database() -> None:
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
 def worker_command(once: bool) -> None:
     """Deliver queued letters and confirmation emails."""
@@ -99,6 +102,7 @@ def worker_command(once: bool) -> None:
 
 
 @click.command("sync-mps")
+@with_appcontext
 def sync_mps_command() -> None:
     """Load every current MP from the Members API into the local cache."""
     client: MembersApiClient = current_app.extensions["mp_mailer.members_api"]
@@ -113,6 +117,7 @@ def sync_mps_command() -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("email")
 @click.option(
     "--role",
@@ -135,7 +140,39 @@ def create_user_command(email: str, role: str, password_stdin: bool) -> None:
     click.echo(f"Created {user.email} with role {user.role}.")
 
 
+@click.command("seed-demo")
+@with_appcontext
+@click.option(
+    "--letters",
+    default=DEFAULT_LETTERS,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="How many made-up letters to write, spread over the last 30 days.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask before writing.")
+def seed_demo_command(letters: int, yes: bool) -> None:
+    """Fill an empty database with made-up MPs and letters, to try the staff pages.
+
+    Only for a demo or development database: it refuses one that already has letters. Every
+    address is on a reserved example domain, and no demo letter is due for sending.
+    """
+    database = _engine().url.render_as_string(hide_password=True)
+    if not yes:
+        click.confirm(f"Write 650 made-up MPs and {letters:,} letters to {database}?", abort=True)
+    initialise_database()
+    try:
+        with _session_factory()() as session:
+            report = seed_demo(session, letters, utcnow(), mail_from=_config().mail_from_address)
+    except DemoRefused as e:
+        raise click.ClickException(e.message) from e
+    click.echo(
+        f"Added {report.letters:,} demo letters to {', '.join(report.campaigns)}, "
+        f"written to {report.members} made-up MPs."
+    )
+
+
 @click.command("run")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 @click.option(
@@ -188,6 +225,7 @@ def register_commands(app: Flask) -> None:
         sync_mps_command,
         create_user_command,
         run_command,
+        seed_demo_command,
     ):
         app.cli.add_command(command)
 

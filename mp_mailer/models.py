@@ -204,6 +204,17 @@ class Letter(Base):
         Index("ix_letters_created_at_id", "created_at", "id"),
         Index("ix_letters_campaign_created", "campaign_id", "created_at", "id"),
         Index("ix_letters_status_created", "status", "created_at", "id"),
+        # The send log and the figures (migration 0002).
+        Index("ix_letters_campaign_status_created", "campaign_id", "status", "created_at", "id"),
+        Index("ix_letters_status_mp", "status", "mp_id", "campaign_id", "created_at", "sent_at"),
+        # Substring search on supporters; PostgreSQL only, and only where pg_trgm is available.
+        Index(
+            "ix_letters_supporter_trgm",
+            "supporter_name",
+            "supporter_email",
+            postgresql_using="gin",
+            postgresql_ops={"supporter_name": "gin_trgm_ops", "supporter_email": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -26,6 +26,12 @@ def db_session() -> Session:
     return session
 
 
+def new_db_session() -> Session:
+    """A session the caller closes itself, for work that outlives the request (a streamed body)."""
+    factory: sessionmaker[Session] = current_app.extensions["mp_mailer.session_factory"]
+    return factory()
+
+
 def members_api() -> MembersApiClient:
     client: MembersApiClient = current_app.extensions["mp_mailer.members_api"]
     return client

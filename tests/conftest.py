@@ -143,8 +143,7 @@ def app(
     app_settings: dict[str, Any],
 ) -> Iterator[Flask]:
     app = create_app(app_overrides(database_url, smtp_server, **app_settings))
-    with app.app_context():
-        yield app
+    yield app
     app.extensions["mp_mailer.engine"].dispose()
 
 
