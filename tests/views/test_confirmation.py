@@ -19,6 +19,7 @@ from tests.views.test_supporter_journey import (
     confirm,
     confirmation_link,
     the_letter,
+    write_and_confirm,
     write_letter,
 )
 
@@ -130,9 +131,7 @@ def test_second_letter_to_the_same_mp_is_refused_once_the_first_is_confirmed(
     deliver: Any,
     db_session: Session,
 ) -> None:
-    write_letter(post_form)
-    deliver()
-    confirm(seeded_client, confirmation_link(smtp_server))
+    write_and_confirm(seeded_client, post_form, smtp_server, deliver)
 
     again = write_letter(post_form, email="JANE@example.org")
 

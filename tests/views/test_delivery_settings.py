@@ -8,16 +8,14 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.smtp_server import SmtpTestServer
-from tests.views.test_supporter_journey import confirm, confirmation_link, write_letter
+from tests.views.test_supporter_journey import write_and_confirm, write_letter
 
 
 @pytest.mark.parametrize("app_settings", [{"mail_redirect_to": "staging@freetibet.example"}])
 def test_redirected_letter_goes_to_the_staging_address_and_says_so_first(
     seeded_client: FlaskClient, post_form: Any, smtp_server: SmtpTestServer, deliver: Any
 ) -> None:
-    write_letter(post_form)
-    deliver()
-    confirm(seeded_client, confirmation_link(smtp_server))
+    write_and_confirm(seeded_client, post_form, smtp_server, deliver)
 
     deliver()
 

@@ -49,6 +49,19 @@ def confirm(client: FlaskClient, link: str) -> Any:
     return client.post(link, data={"csrf_token": csrf_token_from(page.data)})
 
 
+def write_and_confirm(
+    client: FlaskClient,
+    post_form: Any,
+    smtp_server: SmtpTestServer,
+    deliver: Any,
+    **overrides: str,
+) -> Any:
+    """Write a letter, let the worker send the confirmation email, and press its button."""
+    write_letter(post_form, **overrides)
+    deliver()
+    return confirm(client, confirmation_link(smtp_server))
+
+
 def the_letter(db_session: Session) -> Letter:
     db_session.expire_all()
     return db_session.scalars(select(Letter)).one()
@@ -150,9 +163,7 @@ def test_confirming_queues_the_letter_and_thanks_the_supporter(
 def test_confirmed_letter_reaches_the_mp_with_the_supporter_as_sender(
     seeded_client: FlaskClient, post_form: Any, smtp_server: SmtpTestServer, deliver: Any
 ) -> None:
-    write_letter(post_form)
-    deliver()
-    confirm(seeded_client, confirmation_link(smtp_server))
+    write_and_confirm(seeded_client, post_form, smtp_server, deliver)
 
     deliver()
 
@@ -171,9 +182,7 @@ def test_delivered_letter_carries_the_stored_message_id(
     deliver: Any,
     db_session: Session,
 ) -> None:
-    write_letter(post_form)
-    deliver()
-    confirm(seeded_client, confirmation_link(smtp_server))
+    write_and_confirm(seeded_client, post_form, smtp_server, deliver)
 
     deliver()
 
