@@ -23,10 +23,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    @app.context_processor
-    def staff_navigation() -> dict[str, Any]:
-        return {"config_endpoints": {rule.endpoint for rule in app.url_map.iter_rules()}}
-
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
