@@ -31,6 +31,18 @@ _RETRYABLE_ERRORS = (
 )
 _COLOUR = re.compile(r"#?(?P<hex>[0-9A-Fa-f]{6})")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Parliament's own nameAddressAs uses these as "Ms Abbott"; knights and dames as "Sir Paul".
+_HONORIFICS = frozenset({"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Professor", "Rev", "Revd"})
+_KNIGHT_OR_DAME = frozenset({"Sir", "Dame"})
+# Prefixes of nameFullTitle that are not part of a name ("Rt Hon Sir Keir Starmer KCB KC MP").
+_STYLES = frozenset({"Rt", "Hon", "The", "Right", "Honourable"})
+# A Contact note such as "If you are a constituent ... please use the constituency office
+# contact details" sends constituents' letters to the Constituency office entry instead.
+_USE_CONSTITUENCY_OFFICE = re.compile(
+    r"constituen.*constituency\s+office", re.IGNORECASE | re.DOTALL
+)
+# Without a Retry-After, a 429 still means "not now": keep away for this long.
+_DEFAULT_PAUSE_SECONDS = 60.0
 
 
 class MembersApiError(Exception):
@@ -39,6 +51,14 @@ class MembersApiError(Exception):
 
 class MembersApiUnavailable(MembersApiError):
     """Retryable: connection error, timeout, 429 or 5xx, after the client's own retries."""
+
+
+class MembersApiPaused(MembersApiUnavailable):
+    """Parliament asked us to wait (429 or Retry-After), and the wait is not over: no call made."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class MembersApiBadResponse(MembersApiError):
@@ -69,7 +89,10 @@ class Member:
     constituency_id: int | None
     constituency_name: str | None
     thumbnail_url: str | None
+    # Current while the House membership has no end date, whatever the status says.
     is_current: bool
+    # Parliament's statusDescription ("Current Member", "Suspended"); shown, never used to refuse.
+    status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +129,7 @@ class MembersApiClient:
         max_retry_after: float = 5.0,
         user_agent: str = DEFAULT_USER_AGENT,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Set up the client.
 
@@ -123,6 +147,8 @@ class MembersApiClient:
         self._backoff_factor = backoff_factor
         self._max_retry_after = max_retry_after
         self._sleep = sleep
+        self._clock = clock
+        self._paused_until = 0.0
         self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
         self._session.headers.update({"Accept": "application/json", "User-Agent": user_agent})
@@ -205,7 +231,17 @@ class MembersApiClient:
         return _decode(path, self._send(path, params))
 
     def _send(self, path: str, params: Mapping[str, str | int] | None = None) -> requests.Response:
-        """GET with bounded retries; returns any response that is not 429 or 5xx."""
+        """GET with bounded retries; returns any response that is not 429 or 5xx.
+
+        After a 429, or a Retry-After too long to wait for, no request leaves this client
+        until the wait is over: MembersApiPaused is raised at once instead, so a busy site
+        does not keep knocking while Parliament has asked it to stop.
+        """
+        remaining = self._paused_until - self._clock()
+        if remaining > 0:
+            raise MembersApiPaused(
+                f"Members API asked us to wait; {remaining:.0f} s left", retry_after=remaining
+            )
         url = f"{self._base_url}/{path}"
         # %20 rather than requests' '+' for spaces: unambiguous in a query string.
         query = urlencode(params, quote_via=quote, safe="") if params else None
@@ -227,6 +263,7 @@ class MembersApiClient:
             except _RETRYABLE_ERRORS as e:
                 delay = self._retry_delay(attempt, e.response)
                 if attempt >= self._retries or delay is None:
+                    self._pause_if_asked(e.response)
                     raise MembersApiUnavailable(f"Members API GET /{path} failed: {e}") from e
                 attempt += 1
                 logger.warning(
@@ -240,6 +277,17 @@ class MembersApiClient:
                 self._sleep(delay)
             except requests.RequestException as e:
                 raise MembersApiBadResponse(f"Members API GET /{path} failed: {e}") from e
+
+    def _pause_if_asked(self, response: requests.Response | None) -> None:
+        """Remember Parliament's 'come back later' when giving up on a 429 or a Retry-After."""
+        if response is None:
+            return
+        retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+        if retry_after is None and response.status_code == requests.codes.too_many_requests:
+            retry_after = _DEFAULT_PAUSE_SECONDS
+        if retry_after:
+            self._paused_until = max(self._paused_until, self._clock() + retry_after)
+            logger.warning("Members API asked us to wait; no calls for %.0f s", retry_after)
 
     def _retry_delay(self, attempt: int, response: requests.Response | None) -> float | None:
         """Seconds to wait before the next attempt, or None to give up now."""
@@ -375,12 +423,52 @@ def _parse_party(data: Mapping[str, object]) -> Party:
     )
 
 
-def _membership_is_current(membership: Mapping[str, object]) -> bool:
+def _membership_status(membership: Mapping[str, object]) -> str | None:
     status = _optional_object(membership, "membershipStatus", "membership")
-    # membershipStatus is null in some records; the end date is the fallback.
-    if status is not None and isinstance(status.get("statusIsActive"), bool):
-        return status["statusIsActive"] is True
-    return membership.get("membershipEndDate") is None
+    return None if status is None else _optional_str(status, "statusDescription", "status")
+
+
+def form_of_address(
+    display_name: str,
+    list_as: str | None,
+    full_title: str | None,
+    address_as: str | None = None,
+) -> str:
+    """How a letter greets the MP ("Dear ..."), in Parliament's own convention.
+
+    Parliament's nameAddressAs wins when given. Otherwise: an honorific and the surname
+    ("Mr Bacon", "Dr Whitford"), Sir or Dame and the first name ("Sir Keir"), or, with no
+    honorific at all, the display name ("Debbie Abrahams"), as Parliament itself writes
+    it. The surname comes from nameListAs ("Rees-Mogg, Mr Jacob", "Duncan Smith, Sir
+    Iain"), so double-barrelled and two-word surnames stay whole. Gender is never used to
+    invent an honorific: Parliament does not do so either.
+    """
+    if address_as:
+        return address_as
+    surname, _, listed_rest = (list_as or "").partition(",")
+    listed = listed_rest.split()
+    displayed = display_name.split()
+    titled = [word for word in (full_title or "").split() if word not in _STYLES]
+    honorific = next(
+        (
+            words[0]
+            for words in (listed, displayed, titled)
+            if words and words[0] in _HONORIFICS | _KNIGHT_OR_DAME
+        ),
+        None,
+    )
+    if honorific in _KNIGHT_OR_DAME:
+        first_names = next(
+            (words[1:] for words in (listed, displayed, titled) if words and words[0] == honorific),
+            [],
+        )
+        if first_names:
+            return f"{honorific} {first_names[0]}"
+    elif honorific is not None:
+        surname = surname.strip() or (displayed[-1] if len(displayed) > 1 else "")
+        if surname:
+            return f"{honorific} {surname}"
+    return display_name
 
 
 def _parse_member(raw: object) -> Member:
@@ -391,23 +479,32 @@ def _parse_member(raw: object) -> Member:
     constituency_id: int | None = None
     constituency_name: str | None = None
     is_current = False
+    status: str | None = None
     if membership is not None:
         # For peers membershipFrom is the kind of peerage, not a place.
         if _optional_int(membership, "house", "membership") == _COMMONS:
             constituency_id = _optional_int(membership, "membershipFromId", "membership")
             constituency_name = _optional_str(membership, "membershipFrom", "membership")
-        is_current = _membership_is_current(membership)
+        # A suspended MP has statusIsActive false but is still the constituents' MP: a
+        # member is current until the membership ends.
+        is_current = membership.get("membershipEndDate") is None
+        status = _membership_status(membership)
+    full_title = _optional_str(data, "nameFullTitle", "member")
+    list_as = _optional_str(data, "nameListAs", "member")
     return Member(
         id=_int(data, "id", "member"),
         display_name=display_name,
-        address_as=_optional_str(data, "nameAddressAs", "member") or display_name,
-        full_title=_optional_str(data, "nameFullTitle", "member"),
-        list_as=_optional_str(data, "nameListAs", "member"),
+        address_as=form_of_address(
+            display_name, list_as, full_title, _optional_str(data, "nameAddressAs", "member")
+        ),
+        full_title=full_title,
+        list_as=list_as,
         party=None if party is None else _parse_party(party),
         constituency_id=constituency_id,
         constituency_name=constituency_name,
         thumbnail_url=_optional_str(data, "thumbnailUrl", "member"),
         is_current=is_current,
+        status=status,
     )
 
 
@@ -428,25 +525,69 @@ def _parse_constituency(raw: object) -> Constituency:
     )
 
 
-def _is_parliamentary_office(entry: Mapping[str, object]) -> bool:
+def _office_is(entry: Mapping[str, object], office: str) -> bool:
     return any(
-        (_optional_str(entry, key, "contact") or "").casefold() == "parliamentary office"
+        (_optional_str(entry, key, "contact") or "").casefold() == office
         for key in ("type", "typeDescription")
     )
 
 
+def _is_parliamentary_office(entry: Mapping[str, object]) -> bool:
+    return _office_is(entry, "parliamentary office")
+
+
+def _is_constituency_office(entry: Mapping[str, object]) -> bool:
+    return _office_is(entry, "constituency office")
+
+
+def normalise_email(text: str) -> str | None:
+    """An address as published, tidied: no spaces, domain (and @parliament.uk) in lower case.
+
+    Returns None for text that is not an address at all ("see website").
+    """
+    address = "".join(text.split())
+    if not _EMAIL.fullmatch(address):
+        return None
+    local, _, domain = address.rpartition("@")
+    domain = domain.casefold()
+    # Parliament's mail ignores case; elsewhere the local part is left as the MP wrote it.
+    if domain == "parliament.uk":
+        local = local.casefold()
+    return f"{local}@{domain}"
+
+
 def _email(entry: Mapping[str, object]) -> str | None:
     value = _optional_str(entry, "email", "contact")
-    return value if value is not None and _EMAIL.fullmatch(value) else None
+    return None if value is None else normalise_email(value)
+
+
+def _asks_constituents_to_use_constituency_office(entries: list[Mapping[str, object]]) -> bool:
+    return any(
+        _USE_CONSTITUENCY_OFFICE.search(_optional_str(entry, "notes", "contact") or "")
+        for entry in entries
+    )
 
 
 def _choose_email(entries: list[Mapping[str, object]]) -> str | None:
-    """Pick one email deterministically, in the order of API-NOTES pitfall 1."""
+    """Pick one email deterministically, entries already in preference order.
+
+    First the Constituency office when a note sends constituents there; then an
+    @parliament.uk address, the Parliamentary office's before others; then the
+    Parliamentary office's other address; then any other address.
+    """
+    redirected = _asks_constituents_to_use_constituency_office(entries)
+
+    def rank(candidate: tuple[Mapping[str, object], str]) -> tuple[bool, bool, bool]:
+        entry, email = candidate
+        return (
+            not (redirected and _is_constituency_office(entry)),
+            not email.endswith("@parliament.uk"),
+            not _is_parliamentary_office(entry),
+        )
+
     candidates = [(entry, email) for entry in entries if (email := _email(entry))]
-    office = (email for entry, email in candidates if _is_parliamentary_office(entry))
-    parliament = (email for _, email in candidates if email.casefold().endswith("@parliament.uk"))
-    other = (email for _, email in candidates)
-    return next(office, None) or next(parliament, None) or next(other, None)
+    # min() keeps the first of equal ranks, so the API's order breaks ties.
+    return min(candidates, key=rank)[1] if candidates else None
 
 
 def _postal_address(entry: Mapping[str, object]) -> str | None:
@@ -464,9 +605,14 @@ def _parse_contact(member_id: int, payload: object) -> ContactDetails:
     ]
     # Preferred entries first; sorted() is stable, so API order breaks ties.
     entries.sort(key=lambda entry: entry.get("isPreferred") is not True)
-    # Only the Parliamentary office gives an address and phone: a Constituency office
-    # record is often the member's home.
-    office = next((entry for entry in entries if _is_parliamentary_office(entry)), None)
+    # Only the Parliamentary office gives an address and phone (a Constituency office
+    # record is often the member's home), unless the MP's own note sends constituents there.
+    is_office = (
+        _is_constituency_office
+        if _asks_constituents_to_use_constituency_office(entries)
+        else _is_parliamentary_office
+    )
+    office = next((entry for entry in entries if is_office(entry)), None)
     return ContactDetails(
         email=_choose_email(entries),
         postal_address=None if office is None else _postal_address(office),

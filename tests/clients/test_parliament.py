@@ -15,6 +15,7 @@ from mp_mailer.clients.parliament import (
     MembersApiBadResponse,
     MembersApiClient,
     MembersApiNotFound,
+    MembersApiPaused,
     MembersApiUnavailable,
     Party,
 )
@@ -156,20 +157,100 @@ def test_get_member_normalises_party_colour_when_api_gives_colour(
     assert member.party.background_colour == expected
 
 
-def test_get_member_falls_back_to_display_name_when_name_address_as_is_null(
+def test_get_member_addresses_a_knight_by_first_name_when_name_address_as_is_null(
     rsps: responses.RequestsMock, client: MembersApiClient
 ) -> None:
-    rsps.get(f"{BASE_URL}/Members/467", json=load_fixture("schema_member_467_speaker.json"))
+    rsps.get(f"{BASE_URL}/Members/467", json=load_fixture("modelled_member_467_speaker.json"))
 
     member = client.get_member(467)
 
-    assert member.address_as == "Sir Lindsay Hoyle"
+    assert member.address_as == "Sir Lindsay"
+
+
+def test_find_constituency_for_postcode_greets_mp_by_honorific_and_surname_when_address_as_null(
+    rsps: responses.RequestsMock, client: MembersApiClient
+) -> None:
+    rsps.get(SEARCH_URL, json=load_fixture("constituency_search_inverness.json"))
+
+    constituency = client.find_constituency_for_postcode("IV1 1AA")
+
+    assert constituency is not None
+    assert constituency.member is not None
+    assert constituency.member.address_as == "Mr MacDonald"
+
+
+# Real names, as Parliament gives them in nameDisplayAs / nameListAs / nameFullTitle, with
+# nameAddressAs null; the expected value is what Parliament writes for the same MP.
+@pytest.mark.parametrize(
+    ("display_as", "list_as", "full_title", "expected"),
+    [
+        ("Sir Keir Starmer", "Starmer, Sir Keir", "Rt Hon Sir Keir Starmer KCB KC MP", "Sir Keir"),
+        ("Keir Starmer", "Starmer, Keir", "Rt Hon Sir Keir Starmer KCB KC MP", "Sir Keir"),
+        ("Mr Richard Bacon", "Bacon, Mr Richard", "Mr Richard Bacon MP", "Mr Bacon"),
+        ("Ms Diane Abbott", "Abbott, Ms Diane", "Rt Hon Diane Abbott MP", "Ms Abbott"),
+        ("Dr Philippa Whitford", "Whitford, Dr Philippa", "Dr Philippa Whitford MP", "Dr Whitford"),
+        ("Mrs Sharon Hodgson", "Hodgson, Mrs Sharon", "Mrs Sharon Hodgson MP", "Mrs Hodgson"),
+        (
+            "Dame Margaret Hodge",
+            "Hodge, Dame Margaret",
+            "Rt Hon Dame Margaret Hodge MP",
+            "Dame Margaret",
+        ),
+        ("Sir Paul Beresford", "Beresford, Sir Paul", "Sir Paul Beresford MP", "Sir Paul"),
+        ("Mr Jacob Rees-Mogg", "Rees-Mogg, Mr Jacob", "Rt Hon Jacob Rees-Mogg MP", "Mr Rees-Mogg"),
+        (
+            "Dr Rosena Allin-Khan",
+            "Allin-Khan, Dr Rosena",
+            "Dr Rosena Allin-Khan MP",
+            "Dr Allin-Khan",
+        ),
+        (
+            "Mr Iain Duncan Smith",
+            "Duncan Smith, Mr Iain",
+            "Mr Iain Duncan Smith MP",
+            "Mr Duncan Smith",
+        ),
+        (
+            "Sir Iain Duncan Smith",
+            "Duncan Smith, Sir Iain",
+            "Rt Hon Sir Iain Duncan Smith MP",
+            "Sir Iain",
+        ),
+        ("Debbie Abrahams", "Abrahams, Debbie", "Debbie Abrahams MP", "Debbie Abrahams"),
+        ("Nigel Adams", None, None, "Nigel Adams"),
+        ("Mr Angus MacDonald", None, "Mr Angus MacDonald MP", "Mr MacDonald"),
+    ],
+)
+def test_get_member_derives_parliaments_form_of_address_when_name_address_as_is_null(
+    rsps: responses.RequestsMock,
+    client: MembersApiClient,
+    display_as: str,
+    list_as: str | None,
+    full_title: str | None,
+    expected: str,
+) -> None:
+    names = {"nameDisplayAs": display_as, "nameListAs": list_as, "nameFullTitle": full_title}
+    rsps.get(f"{BASE_URL}/Members/172", json=member_payload(nameAddressAs=None, **names))
+
+    assert client.get_member(172).address_as == expected
+
+
+def test_get_member_keeps_parliaments_own_address_as_when_it_is_the_display_name(
+    rsps: responses.RequestsMock, client: MembersApiClient
+) -> None:
+    names = {"nameDisplayAs": "Debbie Abrahams", "nameListAs": "Abrahams, Debbie"}
+    payload = member_payload(
+        nameAddressAs="Debbie Abrahams", nameFullTitle="Ms Debbie Abrahams MP", **names
+    )
+    rsps.get(f"{BASE_URL}/Members/172", json=payload)
+
+    assert client.get_member(172).address_as == "Debbie Abrahams"
 
 
 def test_get_member_returns_speaker_party_when_member_is_the_speaker(
     rsps: responses.RequestsMock, client: MembersApiClient
 ) -> None:
-    rsps.get(f"{BASE_URL}/Members/467", json=load_fixture("schema_member_467_speaker.json"))
+    rsps.get(f"{BASE_URL}/Members/467", json=load_fixture("modelled_member_467_speaker.json"))
 
     member = client.get_member(467)
 
@@ -204,14 +285,30 @@ def test_get_member_is_not_current_when_membership_status_is_null_and_end_date_i
     assert client.get_member(172).is_current is False
 
 
-def test_get_member_is_not_current_when_membership_status_is_inactive(
+def test_get_member_is_current_with_suspended_status_when_given_the_real_suspended_sample(
     rsps: responses.RequestsMock, client: MembersApiClient
 ) -> None:
-    status = membership()["membershipStatus"] | {"statusIsActive": False}
-    house_membership = membership(membershipStatus=status)
-    rsps.get(f"{BASE_URL}/Members/172", json=member_payload(latestHouseMembership=house_membership))
+    rsps.get(f"{BASE_URL}/Members/1581", json=load_fixture("members_1581_suspended.json"))
 
-    assert client.get_member(172).is_current is False
+    member = client.get_member(1581)
+
+    assert (member.is_current, member.status) == (True, "Suspended")
+    assert (member.constituency_id, member.address_as) == (3837, "Mr Bone")
+
+
+def test_get_member_party_has_no_colours_when_the_api_gives_null_colours(
+    rsps: responses.RequestsMock, client: MembersApiClient
+) -> None:
+    party = load_fixture("members_1581_suspended.json")["value"]["latestParty"] | {
+        "backgroundColour": None,
+        "foregroundColour": None,
+    }
+    rsps.get(f"{BASE_URL}/Members/1581", json=member_payload(latestParty=party))
+
+    member = client.get_member(1581)
+
+    assert member.party is not None
+    assert (member.party.background_colour, member.party.foreground_colour) == (None, None)
 
 
 def test_get_member_has_no_constituency_when_member_sits_in_the_lords(
@@ -369,8 +466,8 @@ def test_find_constituency_for_postcode_returns_none_when_api_rejects_search_wit
 def test_find_constituency_for_postcode_raises_bad_response_when_several_current_seats_match(
     rsps: responses.RequestsMock, client: MembersApiClient
 ) -> None:
-    payload = load_fixture("schema_constituency_search_sw1a1aa.json")
-    payload["items"] += load_fixture("schema_constituency_search_m11ae.json")["items"]
+    payload = load_fixture("modelled_constituency_search_sw1a1aa.json")
+    payload["items"] += load_fixture("modelled_constituency_search_m11ae.json")["items"]
     payload["totalResults"] = 2
     rsps.get(SEARCH_URL, json=payload)
 
@@ -413,7 +510,7 @@ def test_find_constituency_for_postcode_keeps_postcode_out_of_logs_when_debug_lo
 def test_get_contact_prefers_parliamentary_office_email_when_another_email_is_preferred(
     rsps: responses.RequestsMock, client: MembersApiClient
 ) -> None:
-    rsps.get(f"{BASE_URL}/Members/172/Contact", json=load_fixture("schema_contact_172.json"))
+    rsps.get(f"{BASE_URL}/Members/172/Contact", json=load_fixture("modelled_contact_172.json"))
 
     assert client.get_contact(172).email == "diane.abbott.office@parliament.uk"
 
@@ -421,7 +518,7 @@ def test_get_contact_prefers_parliamentary_office_email_when_another_email_is_pr
 def test_get_contact_takes_address_and_phone_from_parliamentary_office_when_both_offices_listed(
     rsps: responses.RequestsMock, client: MembersApiClient
 ) -> None:
-    rsps.get(f"{BASE_URL}/Members/172/Contact", json=load_fixture("schema_contact_172.json"))
+    rsps.get(f"{BASE_URL}/Members/172/Contact", json=load_fixture("modelled_contact_172.json"))
 
     contact = client.get_contact(172)
 
@@ -435,7 +532,7 @@ def test_get_contact_falls_back_to_parliament_uk_email_when_only_constituency_of
 ) -> None:
     rsps.get(
         f"{BASE_URL}/Members/5902/Contact",
-        json=load_fixture("schema_contact_constituency_email_only.json"),
+        json=load_fixture("modelled_contact_constituency_email_only.json"),
     )
 
     contact = client.get_contact(5902)
@@ -504,7 +601,9 @@ def test_get_contact_ignores_text_that_is_not_an_email_when_choosing_email(
 def test_get_contact_returns_phone_and_address_without_email_when_none_is_published(
     rsps: responses.RequestsMock, client: MembersApiClient
 ) -> None:
-    rsps.get(f"{BASE_URL}/Members/5901/Contact", json=load_fixture("schema_contact_no_email.json"))
+    rsps.get(
+        f"{BASE_URL}/Members/5901/Contact", json=load_fixture("modelled_contact_no_email.json")
+    )
 
     assert client.get_contact(5901) == ContactDetails(
         email=None,
@@ -525,6 +624,130 @@ def test_get_contact_withholds_constituency_office_address_when_no_parliamentary
     contact = client.get_contact(5902)
 
     assert (contact.postal_address, contact.phone) == (None, None)
+
+
+def real_contact(*changes: dict[str, Any] | None) -> dict[str, Any]:
+    """The real /Members/4514/Contact capture, entry by entry: changes, or None to drop it."""
+    payload = load_fixture("members_4514_contact.json")
+    entries = []
+    for entry, change in zip(payload["value"], changes, strict=True):
+        if change is not None:
+            entries.append(entry | change)
+    payload["value"] = entries
+    return payload
+
+
+def test_get_contact_takes_parliamentary_office_email_when_given_the_real_contact_sample(
+    rsps: responses.RequestsMock, client: MembersApiClient
+) -> None:
+    rsps.get(f"{BASE_URL}/Members/4514/Contact", json=load_fixture("members_4514_contact.json"))
+
+    assert client.get_contact(4514) == ContactDetails(
+        email="keir.starmer.mp@parliament.uk",
+        postal_address="House of Commons, London, SW1A 0AA",
+        phone=None,
+        contact_page_url="https://members.parliament.uk/member/4514/contact",
+    )
+
+
+def test_get_contact_uses_constituency_office_when_a_note_sends_constituents_there(
+    rsps: responses.RequestsMock, client: MembersApiClient
+) -> None:
+    note = (
+        "If you are a constituent, please use the constituency office contact details "
+        "rather than this address."
+    )
+    payload = real_contact(
+        {"notes": note}, {"line2": "Kentish Town", "postcode": "NW5 1AA"}, {}, {}, {}
+    )
+    rsps.get(f"{BASE_URL}/Members/4514/Contact", json=payload)
+
+    contact = client.get_contact(4514)
+
+    assert contact.email == "keir.starmer.constituency@parliament.uk"
+    assert contact.postal_address == "Constituency Office, Kentish Town, NW5 1AA"
+
+
+def test_get_contact_keeps_parliamentary_office_email_when_its_note_says_something_else(
+    rsps: responses.RequestsMock, client: MembersApiClient
+) -> None:
+    payload = real_contact({"notes": "Office hours 9am to 5pm"}, {}, {}, {}, {})
+    rsps.get(f"{BASE_URL}/Members/4514/Contact", json=payload)
+
+    assert client.get_contact(4514).email == "keir.starmer.mp@parliament.uk"
+
+
+@pytest.mark.parametrize(
+    ("published", "expected"),
+    [
+        ("Lindsay.hoyle.mp@parliament.uk ", "lindsay.hoyle.mp@parliament.uk"),
+        (" KEIR.STARMER.MP@PARLIAMENT.UK", "keir.starmer.mp@parliament.uk"),
+        ("keir.starmer.mp @parliament.uk", "keir.starmer.mp@parliament.uk"),
+        ("Office@Starmer.Example.ORG", "Office@starmer.example.org"),
+    ],
+)
+def test_get_contact_normalises_email_when_published_with_spaces_or_capitals(
+    rsps: responses.RequestsMock, client: MembersApiClient, published: str, expected: str
+) -> None:
+    rsps.get(
+        f"{BASE_URL}/Members/4514/Contact",
+        json=real_contact({"email": published}, None, {}, {}, {}),
+    )
+
+    assert client.get_contact(4514).email == expected
+
+
+def test_get_contact_prefers_parliament_uk_email_when_parliamentary_office_lists_another_domain(
+    rsps: responses.RequestsMock, client: MembersApiClient
+) -> None:
+    payload = real_contact({"email": "keir@starmer-office.example"}, {}, {}, {}, {})
+    rsps.get(f"{BASE_URL}/Members/4514/Contact", json=payload)
+
+    assert client.get_contact(4514).email == "keir.starmer.constituency@parliament.uk"
+
+
+def test_get_contact_uses_parliamentary_office_other_domain_when_no_parliament_uk_email_exists(
+    rsps: responses.RequestsMock, client: MembersApiClient
+) -> None:
+    payload = real_contact(
+        {"email": "keir@starmer-office.example"}, {"email": "home@starmer.example"}, {}, {}, {}
+    )
+    rsps.get(f"{BASE_URL}/Members/4514/Contact", json=payload)
+
+    assert client.get_contact(4514).email == "keir@starmer-office.example"
+
+
+def test_get_contact_uses_constituency_office_email_when_it_is_the_only_one_in_the_real_shape(
+    rsps: responses.RequestsMock, client: MembersApiClient
+) -> None:
+    rsps.get(f"{BASE_URL}/Members/4514/Contact", json=real_contact({"email": None}, {}, {}, {}, {}))
+
+    contact = client.get_contact(4514)
+
+    assert contact.email == "keir.starmer.constituency@parliament.uk"
+    assert contact.postal_address == "House of Commons, London, SW1A 0AA"
+
+
+def test_get_contact_has_no_email_when_the_real_shape_publishes_none(
+    rsps: responses.RequestsMock, client: MembersApiClient
+) -> None:
+    payload = real_contact({"email": None}, {"email": None}, {}, {}, {})
+    rsps.get(f"{BASE_URL}/Members/4514/Contact", json=payload)
+
+    contact = client.get_contact(4514)
+
+    assert (contact.email, contact.postal_address) == (None, "House of Commons, London, SW1A 0AA")
+
+
+def test_get_contact_finds_the_parliamentary_office_when_type_description_is_null(
+    rsps: responses.RequestsMock, client: MembersApiClient
+) -> None:
+    payload = real_contact({"email": "keir.starmer.mp@parliament.uk"}, {}, {}, {}, {})
+    assert payload["value"][0]["typeDescription"] is None
+    payload["value"][1]["isPreferred"] = True
+    rsps.get(f"{BASE_URL}/Members/4514/Contact", json=payload)
+
+    assert client.get_contact(4514).email == "keir.starmer.mp@parliament.uk"
 
 
 # Transport: headers, timeouts, retries
@@ -640,6 +863,64 @@ def test_members_api_client_gives_up_at_once_when_retry_after_date_is_far_ahead(
         client.get_member(172)
 
     assert sleeps == []
+
+
+def test_members_api_client_makes_no_call_while_parliament_has_asked_it_to_wait(
+    rsps: responses.RequestsMock, client: MembersApiClient
+) -> None:
+    rsps.get(f"{BASE_URL}/Members/172", status=429, headers={"Retry-After": "3123"})
+    with pytest.raises(MembersApiUnavailable):
+        client.get_member(172)
+
+    with pytest.raises(MembersApiPaused) as excinfo:
+        client.get_member(172)
+
+    assert len(rsps.calls) == 1
+    assert excinfo.value.retry_after > 3000
+
+
+def test_members_api_client_waits_a_minute_when_rate_limited_without_retry_after(
+    rsps: responses.RequestsMock, sleeps: list[float]
+) -> None:
+    rsps.get(f"{BASE_URL}/Members/172", status=429)
+    with MembersApiClient(BASE_URL, retries=0, sleep=sleeps.append) as api:
+        with pytest.raises(MembersApiUnavailable):
+            api.get_member(172)
+
+        with pytest.raises(MembersApiPaused) as excinfo:
+            api.get_member(172)
+
+    assert 59 < excinfo.value.retry_after <= 60
+    assert len(rsps.calls) == 1
+
+
+def test_members_api_client_calls_again_when_the_requested_wait_is_over(
+    rsps: responses.RequestsMock, sleeps: list[float]
+) -> None:
+    now = [1000.0]
+    rsps.get(f"{BASE_URL}/Members/172", status=429, headers={"Retry-After": "30"})
+    rsps.get(f"{BASE_URL}/Members/172", json=load_fixture("members_172.json"))
+    with MembersApiClient(BASE_URL, retries=0, sleep=sleeps.append, clock=lambda: now[0]) as api:
+        with pytest.raises(MembersApiUnavailable):
+            api.get_member(172)
+        now[0] += 29
+        with pytest.raises(MembersApiPaused):
+            api.get_member(172)
+        now[0] += 2
+
+        assert api.get_member(172).id == 172
+
+
+def test_members_api_client_does_not_pause_when_a_server_error_has_no_retry_after(
+    rsps: responses.RequestsMock, sleeps: list[float]
+) -> None:
+    rsps.get(f"{BASE_URL}/Members/172", status=503)
+    rsps.get(f"{BASE_URL}/Members/172", json=load_fixture("members_172.json"))
+    with MembersApiClient(BASE_URL, retries=0, sleep=sleeps.append) as api:
+        with pytest.raises(MembersApiUnavailable):
+            api.get_member(172)
+
+        assert api.get_member(172).id == 172
 
 
 def test_members_api_client_uses_backoff_when_retry_after_is_unreadable(
