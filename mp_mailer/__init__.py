@@ -15,6 +15,7 @@ from mp_mailer.clients.parliament import MembersApiClient
 from mp_mailer.config import Config, load_config
 from mp_mailer.db import make_engine, make_session_factory
 from mp_mailer.extensions import csrf, limiter, login_manager
+from mp_mailer.services.mp_lookup import LookupBudget
 
 TEMPLATES_DIRECTORY = Path(__file__).resolve().parent.parent / "templates"
 
@@ -46,6 +47,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         timeout=(3.05, config.parliament_api_timeout),
         retries=1,
         backoff_factor=float(config.extra.get("members_api_backoff", 0.5)),
+    )
+    app.extensions["mp_mailer.lookup_budget"] = LookupBudget(
+        config.ratelimit_storage_uri,
+        per_address=config.mp_lookups_per_address,
+        site_wide=f"{config.members_api_lookups_per_minute} per minute",
     )
 
     csrf.init_app(app)

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
+from limits import parse_many
 
 from mp_mailer.clients.smtp_relay import SmtpSettings
 
@@ -51,15 +52,21 @@ class Config:
     worker_poll_seconds: float = 2.0
     mp_cache_hours: int = 12
     postcode_cache_days: int = 30
+    postcode_not_found_minutes: int = 60
+    mp_lookups_per_address: str = "30 per minute; 300 per hour"
+    members_api_lookups_per_minute: int = 300
+    organisation_name: str | None = None
     sink_directory: str = ""
     trusted_proxies: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def mail_from_address(self) -> Address:
+        """MAIL_FROM, named for ORGANISATION_NAME when MAIL_FROM itself carries no name."""
         name, addr = parseaddr(self.mail_from)
         username, _, domain = addr.partition("@")
-        return Address(display_name=name, username=username, domain=domain)
+        display_name = name or self.organisation_name or ""
+        return Address(display_name=display_name, username=username, domain=domain)
 
     @property
     def uses_https(self) -> bool:
@@ -89,6 +96,10 @@ _ENV_NAMES = {
     "worker_poll_seconds": "WORKER_POLL_SECONDS",
     "mp_cache_hours": "MP_CACHE_HOURS",
     "postcode_cache_days": "POSTCODE_CACHE_DAYS",
+    "postcode_not_found_minutes": "POSTCODE_NOT_FOUND_MINUTES",
+    "mp_lookups_per_address": "MP_LOOKUPS_PER_ADDRESS",
+    "members_api_lookups_per_minute": "MEMBERS_API_LOOKUPS_PER_MINUTE",
+    "organisation_name": "ORGANISATION_NAME",
     "sink_directory": "SINK_DIRECTORY",
     "trusted_proxies": "TRUSTED_PROXIES",
 }
@@ -190,10 +201,23 @@ def validate(config: Config) -> None:
     # parseaddr quietly keeps the first of several addresses, or a fragment after a line break.
     if len(getaddresses([config.mail_from])) != 1 or any(c in config.mail_from for c in "\r\n"):
         raise ConfigError("MAIL_FROM must be one address, such as Name <campaigns@example.org>")
-    _, from_address = parseaddr(config.mail_from)
+    from_name, from_address = parseaddr(config.mail_from)
     _check_email("mail_from", from_address)
+    # Letters are From "<supporter> via <organisation>": the organisation must have a name.
+    if not from_name and not config.organisation_name:
+        raise ConfigError(
+            "MAIL_FROM has no display name: write it as Free Tibet <campaigns@example.org>, "
+            "or set ORGANISATION_NAME"
+        )
     if config.mail_redirect_to:
         _check_email("mail_redirect_to", config.mail_redirect_to)
+    try:
+        parse_many(config.mp_lookups_per_address)
+    except ValueError as e:
+        raise ConfigError(
+            "MP_LOOKUPS_PER_ADDRESS must be limits such as '30 per minute; 300 per hour', "
+            f"not {config.mp_lookups_per_address!r}"
+        ) from e
     if not config.database_url.startswith(("sqlite", "postgresql")):
         raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql:// URL")
 

@@ -415,8 +415,10 @@ def build_letter_message(
     """The email to the MP, From the campaign's address showing the supporter, Reply-To them."""
     message = EmailMessage()
     supporter_name = single_line(letter.supporter.name)
+    # mail_from carries the organisation's name (MAIL_FROM's own, or ORGANISATION_NAME).
+    organisation = single_line(mail_from.display_name)
     message["From"] = Address(
-        display_name=f"{supporter_name} via {mail_from.display_name or 'mp_mailer'}",
+        display_name=f"{supporter_name} via {organisation}" if organisation else supporter_name,
         addr_spec=mail_from.addr_spec,
     )
     message["Reply-To"] = Address(display_name=supporter_name, addr_spec=letter.supporter.email)

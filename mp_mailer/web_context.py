@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mp_mailer.clients.parliament import MembersApiClient
 from mp_mailer.config import Config
 from mp_mailer.db import utcnow
+from mp_mailer.services.mp_lookup import LookupBudget
 
 
 def app_config() -> Config:
@@ -35,6 +36,11 @@ def new_db_session() -> Session:
 def members_api() -> MembersApiClient:
     client: MembersApiClient = current_app.extensions["mp_mailer.members_api"]
     return client
+
+
+def lookup_budget() -> LookupBudget:
+    budget: LookupBudget = current_app.extensions["mp_mailer.lookup_budget"]
+    return budget
 
 
 def now() -> datetime:

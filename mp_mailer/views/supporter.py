@@ -7,6 +7,7 @@ from urllib.parse import quote, urlencode
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -34,7 +35,7 @@ from mp_mailer.services.mp_lookup import (
     NoWestminsterMp,
     find_mp_for_postcode,
 )
-from mp_mailer.web_context import app_config, db_session, members_api, now
+from mp_mailer.web_context import app_config, db_session, lookup_budget, members_api, now
 
 blueprint = Blueprint("supporter", __name__)
 CLOSED_MESSAGE = (
@@ -58,8 +59,17 @@ def _find_mp(postcode: str) -> MpDetails:
     lifetimes = CacheLifetimes(
         postcode=timedelta(days=config.postcode_cache_days),
         member=timedelta(hours=config.mp_cache_hours),
+        not_found=timedelta(minutes=config.postcode_not_found_minutes),
     )
-    return find_mp_for_postcode(db_session(), members_api(), postcode, now(), lifetimes)
+    return find_mp_for_postcode(
+        db_session(),
+        members_api(),
+        postcode,
+        now(),
+        lifetimes,
+        budget=lookup_budget(),
+        client_address=get_remote_address(),
+    )
 
 
 @blueprint.route("/", methods=["GET", "POST"], defaults={"slug": None})
