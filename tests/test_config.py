@@ -13,6 +13,7 @@ from flask import Flask
 
 from mp_mailer import create_app
 from mp_mailer.config import ConfigError, load_config
+from mp_mailer.letter_rendering import LetterEnvelope, Supporter, build_letter_message
 
 SECRET_KEY = "config-test-secret-0123456789"
 MAIL_FROM = "Free Tibet <campaigns@freetibet.example>"
@@ -264,3 +265,62 @@ def test_mp_mailer_command_stops_with_one_line_when_secret_key_missing(tmp_path:
     assert result.returncode == 2
     assert result.stderr == "Configuration error: SECRET_KEY is required but not set\n"
     assert result.stdout == ""
+
+
+def test_load_config_names_the_sender_after_the_organisation_when_mail_from_has_no_name(
+    tmp_path: Path,
+) -> None:
+    environ = minimal_environ(
+        MAIL_FROM="campaigns@freetibet.example", ORGANISATION_NAME="Free Tibet"
+    )
+
+    config = load_config(environ=environ, instance_path=tmp_path)
+
+    assert str(config.mail_from_address) == "Free Tibet <campaigns@freetibet.example>"
+
+
+def test_load_config_keeps_mail_froms_own_name_when_organisation_name_is_also_set(
+    tmp_path: Path,
+) -> None:
+    environ = minimal_environ(ORGANISATION_NAME="Another Name")
+
+    config = load_config(environ=environ, instance_path=tmp_path)
+
+    assert config.mail_from_address.display_name == "Free Tibet"
+
+
+def test_load_config_refuses_a_nameless_mail_from_when_organisation_name_is_unset(
+    tmp_path: Path,
+) -> None:
+    message = config_error(tmp_path, MAIL_FROM="campaigns@freetibet.example")
+
+    assert message.startswith("MAIL_FROM has no display name")
+
+
+def test_load_config_refuses_lookup_limits_it_cannot_read(tmp_path: Path) -> None:
+    message = config_error(tmp_path, MP_LOOKUPS_PER_ADDRESS="lots")
+
+    assert message.startswith("MP_LOOKUPS_PER_ADDRESS must be limits")
+
+
+def test_letter_message_is_from_supporter_via_organisation_when_mail_from_has_no_name(
+    tmp_path: Path,
+) -> None:
+    environ = minimal_environ(
+        MAIL_FROM="campaigns@freetibet.example", ORGANISATION_NAME="Free Tibet"
+    )
+    config = load_config(environ=environ, instance_path=tmp_path)
+    letter = LetterEnvelope(
+        message_id="<letter.1@freetibet.example>",
+        subject="Please act",
+        body="Dear Ms Abbott,\n\nPlease act.",
+        supporter=Supporter("Jane Doe", "jane@example.org", "1 Example Road", "SW1A 1AA"),
+        mp_name="Ms Diane Abbott",
+        mp_email="diane.abbott.office@parliament.uk",
+        send_copy=False,
+    )
+
+    message = build_letter_message(letter, config.mail_from_address)
+
+    assert message["From"] == "Jane Doe via Free Tibet <campaigns@freetibet.example>"
+    assert "mp_mailer" not in str(message["From"])
