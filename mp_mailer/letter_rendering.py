@@ -362,9 +362,12 @@ _BREAKS_AND_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # differently on screen from what it says, e.g. reversing " via Free Tibet".
 _INVISIBLE_FORMATTING = re.compile(r"[\u202a-\u202e\u2066-\u2069\ufeff]")
 MAX_HEADER_TEXT = 300
+# Short enough that "<name> via <organisation>" never loses the organisation to MAX_HEADER_TEXT.
+MAX_NAME_IN_HEADER = 200
+MAX_ORGANISATION_IN_HEADER = 80
 
 
-def header_text(text: str) -> str:
+def header_text(text: str, limit: int = MAX_HEADER_TEXT) -> str:
     """Text made safe for a header: one line, no controls, nothing the email package decodes.
 
     Every display name and subject goes through here, whoever supplied it. CPython's email
@@ -376,8 +379,8 @@ def header_text(text: str) -> str:
     text = _INVISIBLE_FORMATTING.sub("", text)
     text = " ".join(_BREAKS_AND_CONTROLS.sub(" ", text).split())
     text = text.replace("=?", "= ?")
-    if len(text) > MAX_HEADER_TEXT:
-        text = text[: MAX_HEADER_TEXT - 1].rstrip() + "…"
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
     return text
 
 
@@ -474,13 +477,13 @@ def build_letter_message(
     address the forms would have refused.
     """
     message = EmailMessage()
-    supporter = letter.supporter
-    organisation = mail_from.display_name or mail_from.domain
-    message["From"] = mailbox(
-        mail_from.addr_spec, f"{header_text(supporter.name)} via {header_text(organisation)}"
+    supporter_name = header_text(letter.supporter.name, MAX_NAME_IN_HEADER)
+    organisation = header_text(
+        mail_from.display_name or mail_from.domain, MAX_ORGANISATION_IN_HEADER
     )
-    message["Reply-To"] = mailbox(supporter.email, supporter.name)
-    text = letter_text(letter.body, supporter)
+    message["From"] = mailbox(mail_from.addr_spec, f"{supporter_name} via {organisation}")
+    message["Reply-To"] = mailbox(letter.supporter.email, supporter_name)
+    text = letter_text(letter.body, letter.supporter)
     if redirect_to:
         message["To"] = mailbox(redirect_to)
         text = (
@@ -490,7 +493,7 @@ def build_letter_message(
     else:
         message["To"] = mailbox(letter.mp_email, letter.mp_name)
     if letter.send_copy:
-        message["Cc"] = mailbox(supporter.email, supporter.name)
+        message["Cc"] = mailbox(letter.supporter.email, supporter_name)
     message["Subject"] = header_text(letter.subject)
     message["Message-ID"] = letter.message_id
     if sent_on is not None:

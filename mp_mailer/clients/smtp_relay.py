@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import email.parser
 import email.policy
 import email.utils
 import logging
@@ -22,6 +23,7 @@ SECURITY_MODES = ("none", "starttls", "ssl")
 
 # 421 means the relay is closing the connection, typically an idle one we are reusing.
 _SERVICE_CLOSING = 421
+MAX_LINE_OCTETS = 998
 
 
 @dataclass(frozen=True)
@@ -335,11 +337,17 @@ def _addresses(message: EmailMessage, *header_names: str) -> list[str]:
     return [address for address in found if address and address != "<>"]
 
 
+_SMTP = email.policy.SMTP.clone(max_line_length=MAX_LINE_OCTETS)
+_SMTPUTF8 = email.policy.SMTPUTF8.clone(max_line_length=MAX_LINE_OCTETS)
+
+
 def _serialise(
     message: EmailMessage, envelope: _Envelope, smtp: smtplib.SMTP
 ) -> tuple[bytes, list[str]]:
     """Return the bytes to send (CRLF, without Bcc) and the MAIL options they need."""
     outgoing = copy.copy(message)
+    # 998 is SMTP's limit. Folding at 78 makes CPython drop the quotes around a long display
+    # name ("Doe, Jane ... via ..." turns into two addresses); below 998 nothing we build folds.
     # Deleting rebinds the copy's header list, leaving the caller's message untouched.
     del outgoing["Bcc"]
     if envelope.needs_smtputf8:
@@ -349,17 +357,17 @@ def _serialise(
                 "(it has letters outside ASCII before the @)"
             )
         content, options = (
-            outgoing.as_bytes(policy=email.policy.SMTPUTF8),
+            outgoing.as_bytes(policy=_SMTPUTF8),
             ["SMTPUTF8", "BODY=8BITMIME"],
         )
     else:
-        content, options = outgoing.as_bytes(policy=email.policy.SMTP), []
+        content, options = outgoing.as_bytes(policy=_SMTP), []
         if not content.isascii():
             if smtp.has_extn("8bitmime"):
                 options = ["BODY=8BITMIME"]
             else:
                 # Re-encode 8bit parts as quoted-printable or base64 for a 7-bit-only relay.
-                content = outgoing.as_bytes(policy=email.policy.SMTP.clone(cte_type="7bit"))
+                content = outgoing.as_bytes(policy=_SMTP.clone(cte_type="7bit"))
     check_serialised(content, outgoing)
     return content, options
 
@@ -369,7 +377,6 @@ _LINE_BREAKS = frozenset("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029\x00")
 _FIELD_NAME = re.compile(rb"[!-9;-~]+")
 _HEADER_CONTROLS = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _BARE_CR_OR_LF = re.compile(rb"\r(?!\n)|(?<!\r)\n")
-MAX_LINE_OCTETS = 998
 
 
 def check_serialised(content: bytes, message: EmailMessage) -> None:
@@ -397,8 +404,23 @@ def check_serialised(content: bytes, message: EmailMessage) -> None:
     for name, value in message.items():
         if _LINE_BREAKS.intersection(str(value)):
             raise SmtpMessageRefused(f"the {name} header's value has a line break in it")
+    # Read back as a mail program would: CPython's folding can drop the quotes around a long
+    # display name, and "Doe, Jane" then becomes two addresses.
+    parsed = email.parser.Parser(policy=email.policy.default).parsestr(
+        head.decode("utf-8", errors="replace") + "\r\n\r\n", headersonly=True
+    )
+    for name, value in message.items():
+        if _meaning(parsed[name]) != _meaning(value):
+            raise SmtpMessageRefused(f"the {name} header reads back differently from what was set")
     if _BARE_CR_OR_LF.search(body) or b"\x00" in body:
         raise SmtpMessageRefused("the body has a bare CR, LF or NUL")
+
+
+def _meaning(value: object) -> object:
+    addresses = getattr(value, "addresses", None)
+    if addresses is not None:
+        return [(address.display_name, address.addr_spec) for address in addresses]
+    return " ".join(str(value).split())
 
 
 def _field_names(head: bytes) -> list[str]:
