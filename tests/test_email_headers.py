@@ -56,6 +56,12 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def ascii_domain(address: str) -> str:
+    """The address as it must travel: its domain in IDNA form, its local part as typed."""
+    local_part, _, domain = address.rpartition("@")
+    return f"{local_part}@{domain.encode('idna').decode()}"
+
+
 def b_word(text: str) -> str:
     return f"=?utf-8?b?{base64.b64encode(text.encode()).decode()}?="
 
