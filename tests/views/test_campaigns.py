@@ -17,7 +17,7 @@ from mp_mailer.services.campaign_editing import STARTER_BODY
 from tests.conftest import csrf_token_from
 from tests.factories import cache_mp, create_campaign
 from tests.smtp_server import SmtpTestServer
-from tests.test_email_headers import HOSTILE_CASES, ascii_domain, cut
+from tests.test_email_headers import STORABLE_HOSTILE_CASES, ascii_domain, cut
 from tests.views.test_supporter_journey import supporter_details
 
 MP_EMAIL = "diane.abbott.office@parliament.uk"
@@ -723,7 +723,7 @@ def test_test_send_goes_to_the_campaigner_even_when_mail_is_redirected(
     assert smtp_server.envelopes[0][1] == ["campaigner@example.org"]
 
 
-@HOSTILE_CASES
+@STORABLE_HOSTILE_CASES
 def test_test_send_of_a_hostile_subject_template_arrives_with_only_our_headers(
     campaigner: User,
     post_form: Any,

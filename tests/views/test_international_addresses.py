@@ -17,7 +17,7 @@ from mp_mailer.models import DeliveryAttempt, LetterStatus
 from mp_mailer.worker import run_worker
 from tests.factories import create_letter
 from tests.smtp_server import SmtpTestServer
-from tests.test_email_headers import HOSTILE_CASES, LETTER_HEADERS, ascii_domain, cut
+from tests.test_email_headers import LETTER_HEADERS, STORABLE_HOSTILE_CASES, ascii_domain, cut
 from tests.views.test_supporter_journey import (
     confirm,
     confirmation_link,
@@ -105,7 +105,7 @@ def test_letter_with_a_non_ascii_local_part_fails_saying_why_when_the_relay_lack
     assert "does not offer SMTPUTF8" in (attempt.smtp_reply or "")
 
 
-@HOSTILE_CASES
+@STORABLE_HOSTILE_CASES
 def test_confirmation_email_for_a_hostile_mp_name_arrives_with_only_our_headers(
     app: Flask,
     db_session: Session,
