@@ -31,6 +31,11 @@ from mp_mailer.postcodes import PostcodeKind, parse_postcode
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\u0085]")
 _LINE_BREAKS = re.compile(r"[\r\n]")
+# Bidi embeddings, overrides and isolates: in a name or subject they make text display
+# differently from what it says. Letter bodies keep them, since nothing there is a header.
+_BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+# The start of an RFC 2047 encoded word ("=?utf-8?q?"), which email programs decode.
+_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?")
 
 
 def strip_whitespace(value: Any) -> Any:
@@ -53,13 +58,27 @@ class NoControlCharacters:
             raise ValidationError(f"{field.label.text} contains characters we can't send.")
         if not self.allow_line_breaks and _LINE_BREAKS.search(value):
             raise ValidationError(f"{field.label.text} must be on one line.")
+        if not self.allow_line_breaks and _BIDI_CONTROLS.search(value):
+            raise ValidationError(f"{field.label.text} contains characters we can't send.")
+
+
+class NoEncodedWords:
+    """Refuses text like "=?utf-8?q?...?=" in what ends up in an email header."""
+
+    def __call__(self, form: BaseForm, field: Field) -> None:
+        if _ENCODED_WORD.search(field.data or ""):
+            raise ValidationError(
+                f"{field.label.text} can't contain text like “=?utf-8?q?”: email programs "
+                "would read it as a code. Please remove it."
+            )
 
 
 class ValidEmail:
     """Uses email-validator; keeps the normalised address on the field."""
 
     def __call__(self, form: BaseForm, field: Field) -> None:
-        if _LINE_BREAKS.search(field.data or ""):
+        # "=?" is valid in an address, but the email package would decode it as an encoded word.
+        if _LINE_BREAKS.search(field.data or "") or "=?" in (field.data or ""):
             raise ValidationError("Enter an email address like name@example.com.")
         try:
             result = validate_email(field.data or "", check_deliverability=False)
@@ -107,6 +126,7 @@ class LetterForm(FlaskForm):
             DataRequired("Enter a subject for your letter."),
             Length(max=200, message="Keep the subject under 200 characters."),
             NoControlCharacters(),
+            NoEncodedWords(),
         ],
     )
     body = TextAreaField(
@@ -125,6 +145,7 @@ class LetterForm(FlaskForm):
             DataRequired("Enter your full name."),
             Length(max=100, message="Enter a name of 100 characters or fewer."),
             NoControlCharacters(),
+            NoEncodedWords(),
         ],
     )
     email = EmailField(
@@ -286,6 +307,7 @@ class TemplateForm(FlaskForm):
             DataRequired("Enter the letter's subject."),
             Length(max=500, message="Keep the subject under 500 characters."),
             NoControlCharacters(),
+            NoEncodedWords(),
         ],
     )
     body_template = TextAreaField(

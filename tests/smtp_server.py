@@ -124,16 +124,19 @@ class SmtpTestServer:
         tls_context_for_starttls: ssl.SSLContext | None = None,
         ssl_context_for_implicit_tls: ssl.SSLContext | None = None,
         auth_credentials: tuple[str, str] | None = None,
+        smtputf8: bool = True,
     ) -> None:
         if tls_context_for_starttls is not None and ssl_context_for_implicit_tls is not None:
             raise ValueError("choose STARTTLS or implicit TLS, not both")
         self.tls_context_for_starttls = tls_context_for_starttls
         self.ssl_context_for_implicit_tls = ssl_context_for_implicit_tls
         self.auth_credentials = auth_credentials
+        self.smtputf8 = smtputf8
         self.port = 0
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.raw_messages: list[bytes] = []
+        self.mail_options: list[list[str]] = []
         self._connections_before_current_run = 0
         self._failures: dict[str, list[_Failure]] = {stage: [] for stage in STAGES}
         self._lock = threading.Condition()
@@ -178,7 +181,7 @@ class SmtpTestServer:
             ssl_context=self.ssl_context_for_implicit_tls,
             tls_context=self.tls_context_for_starttls,
             server_hostname="localhost",
-            enable_SMTPUTF8=True,
+            enable_SMTPUTF8=self.smtputf8,
             **auth_kwargs,
         )
         try:
@@ -240,6 +243,7 @@ class SmtpTestServer:
             self.raw_messages.append(raw)
             self.messages.append(message)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.mail_options.append(list(envelope.mail_options))
             self._lock.notify_all()
 
     def _authenticate(

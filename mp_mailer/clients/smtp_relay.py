@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import email.parser
 import email.policy
 import email.utils
 import logging
+import re
 import smtplib
 import ssl
 import time
@@ -21,6 +23,7 @@ SECURITY_MODES = ("none", "starttls", "ssl")
 
 # 421 means the relay is closing the connection, typically an idle one we are reusing.
 _SERVICE_CLOSING = 421
+MAX_LINE_OCTETS = 998
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,18 @@ class SmtpPermanentError(SmtpRelayError):
     """Retrying this message will not help: the relay replied 5xx to MAIL, RCPT or DATA."""
 
 
+class SmtpMessageRefused(SmtpPermanentError):
+    """We refused to send this message: its serialised form is not exactly what was built.
+
+    Raised before MAIL, so nothing reached the relay. `reason` says what was wrong, naming
+    headers and line numbers only, never their values. Retrying would build the same bytes.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"message not sent: {reason}")
+        self.reason = reason
+
+
 class SmtpAuthenticationError(SmtpPermanentError):
     """The relay refused our credentials (e.g. 535): a configuration fault, not the letter's.
 
@@ -95,10 +110,13 @@ class SmtpAuthenticationError(SmtpPermanentError):
 class _Envelope:
     mail_from: str
     recipients: tuple[str, ...]
+    # Reply-To and the rest: a non-ASCII address there needs SMTPUTF8 as much as one in RCPT.
+    header_addresses: tuple[str, ...] = ()
 
     @property
     def needs_smtputf8(self) -> bool:
-        return not all(address.isascii() for address in (self.mail_from, *self.recipients))
+        addresses = (self.mail_from, *self.recipients, *self.header_addresses)
+        return not all(address.isascii() for address in addresses)
 
 
 class _StaleConnection(Exception):
@@ -118,6 +136,9 @@ class SmtpRelay:
     - SmtpAuthenticationError (permanent): a 5xx reply to AUTH, or no usable AUTH mechanism.
     - SmtpPermanentError: a 5xx reply to MAIL, RCPT or DATA; a non-ASCII address when the relay
       lacks SMTPUTF8.
+    - SmtpMessageRefused (permanent): the serialised message failed our own check (exactly the
+      headers set on the message, each once, no line break inside a value, a blank line before
+      the body); it is never sent. Every message is checked, whoever built it.
     - Recipients: a message is sent only if every recipient (To, Cc, Bcc) is accepted. If any is
       refused with 5xx the error is permanent, since a retry would be refused again; otherwise
       (only 4xx refusals) it is temporary. The error carries the first such refusal's code and
@@ -299,7 +320,8 @@ def _envelope_of(message: EmailMessage) -> _Envelope:
     recipients = tuple(dict.fromkeys(_addresses(message, "To", "Cc", "Bcc")))
     if not recipients:
         raise ValueError("message has no To, Cc or Bcc address")
-    return _Envelope(senders[0], recipients)
+    header_addresses = tuple(_addresses(message, "From", "Sender", "Reply-To"))
+    return _Envelope(senders[0], recipients, header_addresses)
 
 
 def _addresses(message: EmailMessage, *header_names: str) -> list[str]:
@@ -315,24 +337,109 @@ def _addresses(message: EmailMessage, *header_names: str) -> list[str]:
     return [address for address in found if address and address != "<>"]
 
 
+_SMTP = email.policy.SMTP.clone(max_line_length=MAX_LINE_OCTETS)
+_SMTPUTF8 = email.policy.SMTPUTF8.clone(max_line_length=MAX_LINE_OCTETS)
+
+
 def _serialise(
     message: EmailMessage, envelope: _Envelope, smtp: smtplib.SMTP
 ) -> tuple[bytes, list[str]]:
     """Return the bytes to send (CRLF, without Bcc) and the MAIL options they need."""
     outgoing = copy.copy(message)
+    # 998 is SMTP's limit. Folding at 78 makes CPython drop the quotes around a long display
+    # name ("Doe, Jane ... via ..." turns into two addresses); below 998 nothing we build folds.
     # Deleting rebinds the copy's header list, leaving the caller's message untouched.
     del outgoing["Bcc"]
     if envelope.needs_smtputf8:
         if not smtp.has_extn("smtputf8"):
-            raise SmtpPermanentError("relay does not support SMTPUTF8, needed for this address")
-        return outgoing.as_bytes(policy=email.policy.SMTPUTF8), ["SMTPUTF8", "BODY=8BITMIME"]
-    content = outgoing.as_bytes(policy=email.policy.SMTP)
-    if content.isascii():
-        return content, []
-    if smtp.has_extn("8bitmime"):
-        return content, ["BODY=8BITMIME"]
-    # Re-encode 8bit parts as quoted-printable or base64 for a 7-bit-only relay.
-    return outgoing.as_bytes(policy=email.policy.SMTP.clone(cte_type="7bit")), []
+            raise SmtpPermanentError(
+                "the relay does not offer SMTPUTF8, which an email address in this message needs "
+                "(it has letters outside ASCII before the @)"
+            )
+        content, options = (
+            outgoing.as_bytes(policy=_SMTPUTF8),
+            ["SMTPUTF8", "BODY=8BITMIME"],
+        )
+    else:
+        content, options = outgoing.as_bytes(policy=_SMTP), []
+        if not content.isascii():
+            if smtp.has_extn("8bitmime"):
+                options = ["BODY=8BITMIME"]
+            else:
+                # Re-encode 8bit parts as quoted-printable or base64 for a 7-bit-only relay.
+                content = outgoing.as_bytes(policy=_SMTP.clone(cte_type="7bit"))
+    check_serialised(content, outgoing)
+    return content, options
+
+
+# Any character that str.splitlines() or some mail reader treats as ending a line, and NUL.
+_LINE_BREAKS = frozenset("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029\x00")
+_FIELD_NAME = re.compile(rb"[!-9;-~]+")
+_HEADER_CONTROLS = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_BARE_CR_OR_LF = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+
+
+def check_serialised(content: bytes, message: EmailMessage) -> None:
+    """Refuse bytes whose headers are not exactly `message`'s own, each once, each one line.
+
+    This is the last line of defence against header injection, whatever let it through (the
+    email package decoding an encoded word into a raw CRLF, CVE-2024-6923, is one way): the
+    check is on the bytes about to be sent. Raises SmtpMessageRefused.
+    """
+    head, separator, body = content.partition(b"\r\n\r\n")
+    if not separator:
+        raise SmtpMessageRefused("no blank line separates the headers from the body")
+    found = _field_names(head)
+    expected = [name.lower() for name in message if name.lower() != "bcc"]
+    duplicated = sorted({name for name in found if found.count(name) > 1})
+    if duplicated:
+        raise SmtpMessageRefused(f"header set more than once: {', '.join(duplicated)}")
+    if sorted(found) != sorted(expected):
+        unexpected = sorted(set(found) - set(expected)) or ["none"]
+        missing = sorted(set(expected) - set(found)) or ["none"]
+        raise SmtpMessageRefused(
+            f"headers are not the ones set: unexpected {', '.join(unexpected)}; "
+            f"missing {', '.join(missing)}"
+        )
+    for name, value in message.items():
+        if _LINE_BREAKS.intersection(str(value)):
+            raise SmtpMessageRefused(f"the {name} header's value has a line break in it")
+    # Read back as a mail program would: CPython's folding can drop the quotes around a long
+    # display name, and "Doe, Jane" then becomes two addresses.
+    parsed = email.parser.Parser(policy=email.policy.default).parsestr(
+        head.decode("utf-8", errors="replace") + "\r\n\r\n", headersonly=True
+    )
+    for name, value in message.items():
+        if _meaning(parsed[name]) != _meaning(value):
+            raise SmtpMessageRefused(f"the {name} header reads back differently from what was set")
+    if _BARE_CR_OR_LF.search(body) or b"\x00" in body:
+        raise SmtpMessageRefused("the body has a bare CR, LF or NUL")
+
+
+def _meaning(value: object) -> object:
+    addresses = getattr(value, "addresses", None)
+    if addresses is not None:
+        return [(address.display_name, address.addr_spec) for address in addresses]
+    return " ".join(str(value).split())
+
+
+def _field_names(head: bytes) -> list[str]:
+    names: list[str] = []
+    for number, line in enumerate(head.split(b"\r\n"), start=1):
+        if len(line) > MAX_LINE_OCTETS:
+            raise SmtpMessageRefused(f"header line {number} is longer than {MAX_LINE_OCTETS}")
+        if _HEADER_CONTROLS.search(line):
+            raise SmtpMessageRefused(f"header line {number} has a control character or bare CR/LF")
+        if line[:1] in (b" ", b"\t"):
+            # A folded line; one of only whitespace reads as the end of the headers to some.
+            if not names or not line.strip(b" \t"):
+                raise SmtpMessageRefused(f"header line {number} continues nothing")
+            continue
+        name, colon, _ = line.partition(b":")
+        if not colon or not _FIELD_NAME.fullmatch(name):
+            raise SmtpMessageRefused(f"header line {number} is not a header")
+        names.append(name.decode("ascii").lower())
+    return names
 
 
 def _check(code: int, text: bytes, stage: str) -> None:

@@ -12,11 +12,13 @@ import pytest
 
 from mp_mailer.clients.smtp_relay import (
     SmtpAuthenticationError,
+    SmtpMessageRefused,
     SmtpPermanentError,
     SmtpRelay,
     SmtpReply,
     SmtpSettings,
     SmtpTemporaryError,
+    check_serialised,
 )
 from tests.smtp_server import SmtpTestServer, free_port, make_self_signed_tls
 
@@ -331,3 +333,182 @@ def test_send_raises_temporary_error_when_relay_times_out(relay_that_never_answe
         relay.send(make_letter())
 
     assert caught.value.code is None
+
+
+# The last line of defence: the serialised message is checked before anything is sent.
+
+INJECTED_SUBJECT = "=?utf-8?q?Please_act=0D=0AContent-Type:_text/html=0D=0A=0D=0A<h1>Hi</h1>?="
+
+
+def test_send_refuses_a_message_whose_subject_decodes_into_new_header_lines(
+    server: SmtpTestServer, relay: SmtpRelay
+) -> None:
+    letter = make_letter(Subject=INJECTED_SUBJECT)
+
+    with pytest.raises(SmtpMessageRefused) as refused:
+        relay.send(letter)
+
+    assert "header" in refused.value.reason
+    assert server.messages == []
+    assert server.envelopes == []
+
+
+def test_send_refuses_a_message_whose_display_name_decodes_into_a_bcc_line(
+    server: SmtpTestServer, relay: SmtpRelay
+) -> None:
+    letter = make_letter()
+    del letter["From"]
+    letter["From"] = Address(
+        "=?utf-8?b?SmFuZQ0KQmNjOiB2aWN0aW1AZXhhbXBsZS5uZXQ=?= via Org", addr_spec="a@example.org"
+    )
+
+    with pytest.raises(SmtpMessageRefused):
+        relay.send(letter)
+
+    assert server.messages == []
+
+
+def test_send_refuses_a_message_when_a_header_value_decodes_to_a_unicode_line_break(
+    server: SmtpTestServer, relay: SmtpRelay
+) -> None:
+    letter = make_letter(Subject="=?utf-8?q?Please=E2=80=A8act?=")
+
+    with pytest.raises(SmtpMessageRefused) as refused:
+        relay.send(letter)
+
+    assert refused.value.reason == "the Subject header's value has a line break in it"
+    assert server.messages == []
+
+
+def test_send_refuses_a_message_when_a_long_display_name_would_read_back_as_two_addresses(
+    server: SmtpTestServer, relay: SmtpRelay
+) -> None:
+    letter = make_letter()
+    del letter["From"]
+    # Quoted when set; folded past 998 characters, CPython writes it out without its quotes.
+    letter["From"] = Address("Doe, Jane" + " Elizabeth" * 110, addr_spec="a@example.org")
+
+    with pytest.raises(SmtpMessageRefused) as refused:
+        relay.send(letter)
+
+    assert refused.value.reason == "the From header reads back differently from what was set"
+    assert server.messages == []
+
+
+def test_send_keeps_the_quotes_of_a_display_name_with_a_comma_when_it_is_long(
+    server: SmtpTestServer, relay: SmtpRelay
+) -> None:
+    name = "Doe, Jane Elizabeth Margaret Alexandra via The Free Tibet Campaign Organisation"
+    letter = make_letter()
+    del letter["From"]
+    letter["From"] = Address(name, addr_spec="a@example.org")
+
+    relay.send(letter)
+
+    [received] = server.wait_for_messages(1)
+    assert [(a.display_name, a.addr_spec) for a in received["From"].addresses] == [
+        (name, "a@example.org")
+    ]
+
+
+def test_refused_message_is_a_permanent_error_and_the_connection_carries_the_next(
+    server: SmtpTestServer, relay: SmtpRelay
+) -> None:
+    with pytest.raises(SmtpPermanentError):
+        relay.send(make_letter(Subject=INJECTED_SUBJECT))
+
+    relay.send(make_letter())
+
+    assert [m["Subject"] for m in server.wait_for_messages(1)] == ["Please act"]
+
+
+HEAD = b"From: a@example.org\r\nTo: b@example.org\r\nSubject: Hi\r\n"
+
+
+def plain_message() -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "a@example.org"
+    message["To"] = "b@example.org"
+    message["Subject"] = "Hi"
+    return message
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (HEAD + b"Hello\r\n", "no blank line separates the headers from the body"),
+        (HEAD + b"Subject: Hi\r\n\r\nHello\r\n", "header set more than once: subject"),
+        (
+            HEAD + b"Bcc: c@example.org\r\n\r\nHello\r\n",
+            "headers are not the ones set: unexpected bcc; missing none",
+        ),
+        (HEAD.replace(b"Subject: Hi\r\n", b"") + b"\r\nHello\r\n", "missing subject"),
+        (HEAD + b"X-Note: a\nb\r\n\r\nHello\r\n", "header line 4 has a control character"),
+        (HEAD + b"X-Note: a\rb\r\n\r\nHello\r\n", "header line 4 has a control character"),
+        (HEAD + b"X-Note: a\x00b\r\n\r\nHello\r\n", "header line 4 has a control character"),
+        (HEAD + b" \r\n\r\nHello\r\n", "header line 4 continues nothing"),
+        (b" folded\r\n" + HEAD + b"\r\nHello\r\n", "header line 1 continues nothing"),
+        (HEAD + b"not a header\r\n\r\nHello\r\n", "header line 4 is not a header"),
+        (HEAD + b"Subject: " + b"x" * 990 + b"\r\n\r\n", "header line 4 is longer than 998"),
+        (HEAD + b"\r\nHello\nBcc: c@example.org\r\n", "the body has a bare CR, LF or NUL"),
+        (HEAD + b"\r\nHello\rthere\r\n", "the body has a bare CR, LF or NUL"),
+        (HEAD + b"\r\nHello\x00\r\n", "the body has a bare CR, LF or NUL"),
+        (HEAD.replace(b"Hi", b"Bye") + b"\r\nHello\r\n", "Subject header reads back differently"),
+    ],
+    ids=[
+        "no blank line",
+        "a header twice",
+        "a header not set",
+        "a header missing",
+        "bare LF in a header",
+        "bare CR in a header",
+        "NUL in a header",
+        "a whitespace-only line",
+        "a continuation first",
+        "a line that is not a header",
+        "a line over 998 octets",
+        "bare LF in the body",
+        "bare CR in the body",
+        "NUL in the body",
+        "a value changed",
+    ],
+)
+def test_check_serialised_refuses_bytes_that_are_not_the_message_built(
+    content: bytes, reason: str
+) -> None:
+    with pytest.raises(SmtpMessageRefused) as refused:
+        check_serialised(content, plain_message())
+
+    assert reason in refused.value.reason
+
+
+def test_check_serialised_accepts_the_message_it_was_built_from() -> None:
+    check_serialised(HEAD + b"\r\nHello\r\n", plain_message())
+
+
+def test_send_raises_permanent_error_when_relay_lacks_smtputf8_for_a_non_ascii_reply_to() -> None:
+    letter = make_letter()
+    letter["Reply-To"] = Address("José", "josé", "example.com")
+
+    with (
+        SmtpTestServer(smtputf8=False) as server,
+        SmtpRelay(settings_for(server)) as relay,
+        pytest.raises(SmtpPermanentError) as refused,
+    ):
+        relay.send(letter)
+
+    assert "does not offer SMTPUTF8" in str(refused.value)
+    assert server.messages == []
+
+
+def test_send_uses_smtputf8_when_only_the_reply_to_address_is_not_ascii(
+    server: SmtpTestServer, relay: SmtpRelay
+) -> None:
+    letter = make_letter()
+    letter["Reply-To"] = Address("Zoë", "zoë", "example.org")
+
+    relay.send(letter)
+
+    [received] = server.wait_for_messages(1)
+    assert received["Reply-To"].addresses[0].addr_spec == "zoë@example.org"
+    assert "SMTPUTF8" in server.mail_options[-1]

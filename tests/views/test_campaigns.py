@@ -17,6 +17,7 @@ from mp_mailer.services.campaign_editing import STARTER_BODY
 from tests.conftest import csrf_token_from
 from tests.factories import cache_mp, create_campaign
 from tests.smtp_server import SmtpTestServer
+from tests.test_email_headers import STORABLE_HOSTILE_CASES, ascii_domain, cut
 from tests.views.test_supporter_journey import supporter_details
 
 MP_EMAIL = "diane.abbott.office@parliament.uk"
@@ -390,6 +391,19 @@ def test_saving_a_template_is_refused_when_the_subject_reaches_for_python_intern
     assert len(versions_of(db_session, campaign)) == 1
 
 
+def test_saving_a_template_is_refused_when_the_subject_holds_an_encoded_word(
+    campaigner: User, post_form: Any, campaign: Campaign, db_session: Session
+) -> None:
+    subject = "=?utf-8?q?Act=0D=0ABcc:_victim@example.net?= {{ mp.address_as }}"
+
+    response = post_form(
+        f"/admin/campaigns/{campaign.id}/letter", template_form(subject_template=subject)
+    )
+
+    assert "Subject can't contain text like “=?utf-8?q?”" in page_errors(response)
+    assert len(versions_of(db_session, campaign)) == 1
+
+
 def test_refused_template_leaves_the_previous_version_in_use_for_supporters(
     client: FlaskClient, campaigner: User, post_form: Any, campaign: Campaign
 ) -> None:
@@ -707,6 +721,58 @@ def test_test_send_goes_to_the_campaigner_even_when_mail_is_redirected(
     send_test(post_form, campaign)
 
     assert smtp_server.envelopes[0][1] == ["campaigner@example.org"]
+
+
+@STORABLE_HOSTILE_CASES
+def test_test_send_of_a_hostile_subject_template_arrives_with_only_our_headers(
+    campaigner: User,
+    post_form: Any,
+    db_session: Session,
+    smtp_server: SmtpTestServer,
+    supplied: str,
+    expected: str,
+) -> None:
+    # Built in the template from pieces, as the editor's check for "=?" cannot see them.
+    source = "{{ '=' }}" + supplied[1:] if supplied.startswith("=?") else supplied
+    campaign = create_campaign(db_session, subject_template=source)
+    cache_mp(db_session)
+
+    send_test(post_form, campaign)
+
+    [message] = smtp_server.messages
+    assert sorted(message.keys()) == [
+        "Content-Transfer-Encoding",
+        "Content-Type",
+        "Date",
+        "From",
+        "MIME-Version",
+        "Message-ID",
+        "Reply-To",
+        "Subject",
+        "To",
+    ]
+    assert message["Subject"] == cut(f"[Test] {expected}", 300)
+    assert smtp_server.envelopes[0][1] == ["campaigner@example.org"]
+
+
+@pytest.mark.parametrize("email", ["josé@example.com", "zoë@example.org", "jo@bücher.example"])
+def test_test_send_reaches_a_campaigner_with_an_international_address(
+    login_as: Callable[..., User],
+    post_form: Any,
+    campaign: Campaign,
+    db_session: Session,
+    smtp_server: SmtpTestServer,
+    email: str,
+) -> None:
+    login_as(UserRole.CAMPAIGNER, email=email)
+    cache_mp(db_session)
+
+    response = send_test(post_form, campaign)
+
+    assert f"sent to {email}" in flash_text(response)
+    [message] = smtp_server.messages
+    assert message["To"].addresses[0].addr_spec == ascii_domain(email)
+    assert smtp_server.envelopes[0][1] == [ascii_domain(email)]
 
 
 def test_test_send_explains_when_the_relay_refuses_it(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 from freezegun import freeze_time
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -151,3 +153,46 @@ def test_second_unconfirmed_letter_replaces_the_first(
     letter = the_letter(db_session)
     assert letter.subject == "Second try"
     assert letter.status == LetterStatus.AWAITING_CONFIRMATION
+
+
+@pytest.mark.parametrize("salt", [b"itsdangerous", b"password-reset"], ids=["default", "other"])
+def test_confirmation_link_refuses_a_token_signed_for_another_purpose(
+    seeded_client: FlaskClient, post_form: Any, db_session: Session, salt: bytes
+) -> None:
+    write_letter(post_form)
+    letter_id = the_letter(db_session).id
+    # Same secret key and payload, another salt: what a token minted elsewhere would be.
+    other_purpose = URLSafeTimedSerializer(TEST_SECRET_KEY, salt=salt).dumps(letter_id)
+
+    page = seeded_client.get(f"/confirm/{other_purpose}")
+
+    assert page.status_code == 400
+    assert "This link isn't valid." in BeautifulSoup(page.data, "html.parser").get_text()
+    assert the_letter(db_session).status == LetterStatus.AWAITING_CONFIRMATION
+
+
+def test_confirm_button_pressed_on_a_page_left_open_after_the_letter_was_sent_sends_nothing_more(
+    seeded_client: FlaskClient,
+    post_form: Any,
+    smtp_server: SmtpTestServer,
+    deliver: Any,
+    db_session: Session,
+) -> None:
+    write_letter(post_form)
+    deliver()
+    link = confirmation_link(smtp_server)
+    left_open = csrf_token_from(seeded_client.get(link).data)
+    confirm(seeded_client, link)
+    deliver()
+    events_before = [e.to_status for e in the_letter(db_session).events]
+
+    pressed = seeded_client.post(link, data={"csrf_token": left_open}, follow_redirects=True)
+    deliver()
+
+    assert "Your letter is already on its way" in pressed.data.decode()
+    assert [m["To"] for m in smtp_server.messages].count(
+        "Ms Diane Abbott <diane.abbott.office@parliament.uk>"
+    ) == 1
+    letter = the_letter(db_session)
+    assert letter.status == LetterStatus.SENT
+    assert [e.to_status for e in letter.events] == events_before

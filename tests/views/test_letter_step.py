@@ -40,6 +40,17 @@ def field_value(response: Any, field_id: str) -> str:
         ("email", "jane@example.org\r\nBcc: victim@example.com", "Enter an email address"),
         ("email", "jane@example.org>, victim@example.com", "Enter an email address"),
         ("name", "Jane\x00Doe", "Full name contains characters we can't send."),
+        ("name", "=?utf-8?q?Jane=0D=0ABcc:_victim@example.com?=", "Full name can't contain"),
+        ("name", "=?UTF-8?B?SmFuZQ0KQmNjOiB2aWN0aW1AZXhhbXBsZS5jb20=?=", "Full name can't contain"),
+        ("subject", "=?utf-8?q?Act=0D=0AContent-Type:_text/html?=", "Subject can't contain"),
+        ("subject", "=?utf-8?b?QWN0DQpYLUluamVjdGVkOiB5ZXM=?=", "Subject can't contain"),
+        ("email", "=?utf-8?q?a=0D=0A?=@example.org", "Enter an email address"),
+        ("name", "Jane \u202eeoD", "Full name contains characters we can't send."),
+        ("name", "Jane \u2067Doe\u2069", "Full name contains characters we can't send."),
+        ("subject", "Please act\u2028now", "Subject contains characters we can't send."),
+        ("name", "Jane\u0085Doe", "Full name contains characters we can't send."),
+        ("name", "Jane\vDoe", "Full name contains characters we can't send."),
+        ("name", "Jane\fDoe", "Full name contains characters we can't send."),
     ],
 )
 def test_letter_form_refuses_header_tricks_in_supporter_fields(
