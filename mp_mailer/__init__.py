@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dotenv import find_dotenv, load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -16,15 +14,21 @@ from mp_mailer.config import Config, load_config
 from mp_mailer.db import make_engine, make_session_factory
 from mp_mailer.extensions import csrf, limiter, login_manager
 
-TEMPLATES_DIRECTORY = Path(__file__).resolve().parent.parent / "templates"
+PACKAGE_DIRECTORY = Path(__file__).resolve().parent
+
+
+def templates_directory() -> Path:
+    """The page templates: mp_mailer/templates in an installed wheel (pyproject.toml maps the
+    top-level templates/ folder there), else templates/ beside the package in a source checkout."""
+    installed = PACKAGE_DIRECTORY / "templates"
+    return installed if installed.is_dir() else PACKAGE_DIRECTORY.parent / "templates"
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the web app. `overrides` replaces settings (by Config attribute name) in tests."""
-    load_dotenv(find_dotenv(usecwd=True))
     app = Flask(
         __name__,
-        template_folder=str(TEMPLATES_DIRECTORY),
+        template_folder=str(templates_directory()),
         instance_relative_config=True,
     )
     instance_path = Path(app.instance_path)
@@ -64,9 +68,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     cli.register_commands(app)
     app.teardown_appcontext(_close_request_session)
-    logging.basicConfig(level=config.extra.get("log_level", "INFO"))
-    for noisy in ("mail.log", "alembic.runtime.migration"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     return app
 
 

@@ -18,6 +18,7 @@ from mp_mailer.clients.smtp_relay import SmtpSettings
 
 DEFAULT_PARLIAMENT_API_URL = "https://members-api.parliament.uk/api"
 SMTP_SECURITY_CHOICES = ("none", "starttls", "ssl")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -53,6 +54,7 @@ class Config:
     postcode_cache_days: int = 30
     sink_directory: str = ""
     trusted_proxies: int = 0
+    log_level: str = "INFO"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -91,6 +93,7 @@ _ENV_NAMES = {
     "postcode_cache_days": "POSTCODE_CACHE_DAYS",
     "sink_directory": "SINK_DIRECTORY",
     "trusted_proxies": "TRUSTED_PROXIES",
+    "log_level": "LOG_LEVEL",
 }
 REQUIRED = ("secret_key", "database_url", "public_url", "smtp_host", "mail_from")
 
@@ -178,6 +181,10 @@ def validate(config: Config) -> None:
         raise ConfigError(
             f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY_CHOICES)}, "
             f"not {config.smtp_security!r}"
+        )
+    if config.log_level.upper() not in LOG_LEVELS:
+        raise ConfigError(
+            f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {config.log_level!r}"
         )
     if not 0 < config.smtp_port < 65536:
         raise ConfigError(f"SMTP_PORT must be a port number, not {config.smtp_port}")

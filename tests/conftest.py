@@ -46,7 +46,6 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's shell or .env must not change what the tests see."""
     for name in _ENV_NAMES.values():
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr("mp_mailer.load_dotenv", lambda *args, **kwargs: False)
 
 
 @pytest.fixture(scope="session")
