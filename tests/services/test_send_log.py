@@ -10,22 +10,15 @@ import pytest
 from sqlalchemy.orm import Session
 
 from mp_mailer.models import LetterStatus
-from mp_mailer.services.send_log import (
+from mp_mailer.services.send_log.export import EXPORT_COLUMNS, export_csv, safe_cell
+from mp_mailer.services.send_log.figures import DayCount, campaign_figures, period_start
+from mp_mailer.services.send_log.filters import LetterFilter, describe_filter
+from mp_mailer.services.send_log.listing import (
     COUNT_LIMIT,
-    EXPORT_COLUMNS,
     SEARCH_COUNT_LIMIT,
-    DayCount,
-    LetterFilter,
-    campaign_figures,
     count_limit,
     count_matching,
-    describe_filter,
-    export_csv,
-    letters_per_day_chart,
     list_letters,
-    parse_filter,
-    period_start,
-    safe_cell,
 )
 from tests.factories import create_campaign, create_letter
 
@@ -54,48 +47,12 @@ def test_safe_cell_neutralises_only_text_a_spreadsheet_would_run(value: object, 
     assert safe_cell(value) == cell
 
 
-def test_parse_filter_reads_every_parameter_when_all_are_valid() -> None:
-    arguments = {
-        "campaign": "3",
-        "status": "failed",
-        "from": "2026-11-01",
-        "to": "25/11/2026",
-        "place": "  Hackney   North ",
-        "q": " jane ",
-    }
-
-    letter_filter, problems = parse_filter(arguments)
-
-    assert problems == {}
-    assert letter_filter == LetterFilter(
-        campaign_id=3,
-        status=LetterStatus.FAILED,
-        created_from=date(2026, 11, 1),
-        created_to=date(2026, 11, 25),
-        place="Hackney North",
-        search="jane",
-    )
-
-
-def test_parse_filter_names_each_parameter_it_cannot_read_and_leaves_it_out() -> None:
-    letter_filter, problems = parse_filter(
-        {"campaign": "x", "status": "lost", "from": "soon", "q": "jane"}
-    )
-
-    assert set(problems) == {"campaign", "status", "from"}
-    assert letter_filter == LetterFilter(search="jane")
-
-
-def test_filter_to_query_leaves_out_what_is_not_set() -> None:
-    letter_filter = LetterFilter(status=LetterStatus.SENT, search="jane")
-
-    assert letter_filter.to_query() == {"status": "sent", "q": "jane"}
-
-
 def test_describe_filter_names_the_campaign_and_state(db_session: Session) -> None:
     campaign = create_campaign(db_session, title="Ban Chen Quanguo")
 
-    described = describe_filter(db_session, {"campaign": str(campaign.id), "status": "failed"})
+    described = describe_filter(
+        db_session, LetterFilter(campaign_id=campaign.id, status=LetterStatus.FAILED)
+    )
 
     assert described == [("Campaign", "Ban Chen Quanguo"), ("State", "failed")]
 
@@ -188,10 +145,6 @@ def test_figures_fill_in_days_without_letters_with_zeros(db_session: Session) ->
 def test_period_start_counts_today_as_one_of_the_days() -> None:
     assert period_start("7", date(2026, 11, 25)) == datetime(2026, 11, 19)
     assert period_start("all", date(2026, 11, 25)) is None
-
-
-def test_chart_says_so_when_there_are_no_letters() -> None:
-    assert "No letters in this period" in letters_per_day_chart([])
 
 
 def test_every_export_column_is_documented() -> None:

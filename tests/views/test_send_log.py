@@ -29,7 +29,8 @@ from mp_mailer.models import (
     User,
     UserRole,
 )
-from mp_mailer.services.send_log import EXPORT_BATCH_SIZE, EXPORT_COLUMNS, PAGE_SIZE
+from mp_mailer.services.send_log.export import EXPORT_BATCH_SIZE, EXPORT_COLUMNS
+from mp_mailer.services.send_log.listing import PAGE_SIZE
 from tests.factories import cache_mp, create_campaign, create_letter
 from tests.smtp_server import SmtpTestServer
 
