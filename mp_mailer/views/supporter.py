@@ -14,7 +14,6 @@ from mp_mailer.extensions import limiter
 from mp_mailer.forms import ConfirmForm, LetterForm, PostcodeForm
 from mp_mailer.letter_rendering import Supporter, TemplateProblem
 from mp_mailer.models import Campaign, LetterStatus
-from mp_mailer.services.campaigns import CampaignNotFound, get_public_campaign, render_intro
 from mp_mailer.services.letters import (
     ConfirmationOutcome,
     ConfirmationProblem,
@@ -34,6 +33,7 @@ from mp_mailer.services.mp_lookup import (
     NoWestminsterMp,
     find_mp_for_postcode,
 )
+from mp_mailer.services.public_campaigns import CampaignNotFound, get_public_campaign, render_intro
 from mp_mailer.web_context import app_config, db_session, members_api, now
 
 blueprint = Blueprint("supporter", __name__)

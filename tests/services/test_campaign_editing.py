@@ -1,4 +1,5 @@
-"""The campaign editing service: statuses, template versions, roll-backs, diffs and previews."""
+"""Campaign editing below the pages: settings and statuses (campaign_settings), template
+versions, roll-backs and diffs (template_versions), previews (letter_previews)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from mp_mailer.models import Campaign, CampaignStatus, LetterTemplate, User, UserRole
-from mp_mailer.services import campaign_editing as editing
+from mp_mailer.services import campaign_settings as settings
+from mp_mailer.services import letter_previews as previews
+from mp_mailer.services import template_versions as versions
 from mp_mailer.services.mp_lookup import find_cached_mp
 from tests.factories import cache_mp, create_campaign, create_letter, create_user
 
@@ -23,7 +26,7 @@ def author(db_session: Session) -> User:
 
 
 def save(db_session: Session, campaign: Campaign, body: str, author: User) -> LetterTemplate:
-    saved = editing.save_template(db_session, campaign, "Subject", body, "", author.id)
+    saved = versions.save_template(db_session, campaign, "Subject", body, "", author.id)
     assert saved is not None
     return saved
 
@@ -35,7 +38,7 @@ def test_list_campaigns_puts_live_campaigns_first_then_drafts_then_closed(
     create_campaign(db_session, title="B draft", status=CampaignStatus.DRAFT)
     create_campaign(db_session, title="C live", status=CampaignStatus.LIVE)
 
-    titles = [summary.campaign.title for summary in editing.list_campaigns(db_session)]
+    titles = [summary.campaign.title for summary in settings.list_campaigns(db_session)]
 
     assert titles == ["C live", "B draft", "A closed"]
 
@@ -45,8 +48,8 @@ def test_change_status_refuses_a_draft_when_the_campaign_is_on_the_home_page(
 ) -> None:
     campaign = create_campaign(db_session, is_default=True)
 
-    with pytest.raises(editing.CampaignProblem) as refused:
-        editing.change_status(db_session, campaign, CampaignStatus.DRAFT)
+    with pytest.raises(settings.CampaignProblem) as refused:
+        settings.change_status(db_session, campaign, CampaignStatus.DRAFT)
 
     assert refused.value.field == "is_default"
     db_session.expire_all()
@@ -69,13 +72,13 @@ def test_roll_back_is_refused_when_the_old_text_fails_todays_checks(
     campaign = create_campaign(db_session, body_template="Dear MP, {{ supporter.name }}")
     save(db_session, campaign, "Dear {{ mp.address_as }}", author)
 
-    with pytest.raises(editing.TemplateRefused) as refused:
-        editing.roll_back_template(db_session, campaign, 1, author.id)
+    with pytest.raises(versions.TemplateRefused) as refused:
+        versions.roll_back_template(db_session, campaign, 1, author.id)
 
     assert refused.value.message.startswith(
         "Letter: Line 1: there is no variable called 'supporter'"
     )
-    assert [v.template.version for v in editing.list_versions(db_session, campaign.id)] == [2, 1]
+    assert [v.template.version for v in versions.list_versions(db_session, campaign.id)] == [2, 1]
 
 
 def test_list_versions_counts_the_letters_written_from_each_version(
@@ -89,7 +92,7 @@ def test_list_versions_counts_the_letters_written_from_each_version(
     create_letter(db_session, campaign)
 
     counts = [
-        (v.template.version, v.letters) for v in editing.list_versions(db_session, campaign.id)
+        (v.template.version, v.letters) for v in versions.list_versions(db_session, campaign.id)
     ]
 
     assert counts == [(2, 2), (1, 1)]
@@ -101,7 +104,7 @@ def test_diff_versions_shows_the_subject_then_the_letter_by_line_when_both_chang
     campaign = create_campaign(db_session, body_template="Dear MP,\nOld line.\nThanks.")
     new = save(db_session, campaign, "Dear MP,\nNew line.\nThanks.", author)
 
-    diff = editing.diff_versions(campaign.templates[0], new)
+    diff = versions.diff_versions(campaign.templates[0], new)
 
     assert [(line.kind, line.text) for line in diff] == [
         ("hunk", "Subject"),
@@ -119,7 +122,7 @@ def test_diff_versions_is_empty_when_the_texts_are_the_same(db_session: Session)
     campaign = create_campaign(db_session)
     template = campaign.templates[0]
 
-    assert editing.diff_versions(template, template) == []
+    assert versions.diff_versions(template, template) == []
 
 
 def test_preview_letter_addresses_a_reserved_domain_when_the_mp_has_no_email(
@@ -130,7 +133,7 @@ def test_preview_letter_addresses_a_reserved_domain_when_the_mp_has_no_email(
     mp = find_cached_mp(db_session, 172)
     assert mp is not None
 
-    preview = editing.preview_letter(
+    preview = previews.preview_letter(
         campaign.templates[0],
         campaign,
         mp,
@@ -148,15 +151,15 @@ def test_preview_letter_dates_the_email_and_signs_it_as_the_sample_supporter(
 ) -> None:
     campaign = create_campaign(db_session)
 
-    preview = editing.preview_letter(
+    preview = previews.preview_letter(
         campaign.templates[0],
         campaign,
-        editing.SAMPLE_MP,
+        previews.SAMPLE_MP,
         campaign_url="http://localhost/c/x",
         now=NOW,
         mail_from=MAIL_FROM,
         redirect_to=None,
-        supporter=editing.sample_supporter("E8 1AA"),
+        supporter=previews.sample_supporter("E8 1AA"),
     )
 
     assert ("Date", "Mon, 02 Mar 2026 09:30:00 -0000") in preview.headers

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mp_mailer.models import Campaign, CampaignStatus, Letter, LetterTemplate, User, UserRole
-from mp_mailer.services.campaign_editing import STARTER_BODY
+from mp_mailer.services.campaign_settings import STARTER_BODY
 from tests.conftest import csrf_token_from
 from tests.factories import cache_mp, create_campaign
 from tests.smtp_server import SmtpTestServer
