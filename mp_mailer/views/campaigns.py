@@ -103,9 +103,7 @@ def edit_campaign(campaign_id: int) -> ResponseReturnValue:
         else:
             flash("Campaign settings saved.", "success")
             return redirect(url_for("campaigns.show_campaign", campaign_id=campaign.id))
-    return render_template(
-        "campaigns/edit.html", form=form, campaign=campaign, status_hints=STATUS_HINTS
-    )
+    return render_template("campaigns/edit.html", form=form, campaign=campaign)
 
 
 @blueprint.route("/<int:campaign_id>/status", methods=["POST"])
@@ -273,17 +271,12 @@ def roll_back(campaign_id: int, version: int) -> ResponseReturnValue:
     return redirect(url_for("campaigns.list_versions", campaign_id=campaign.id))
 
 
-STATUS_HINTS = {
-    CampaignStatus.DRAFT: "Only logged-in staff can see it. Use this while you prepare.",
-    CampaignStatus.LIVE: "Anyone can see it and write to their MP.",
-    CampaignStatus.CLOSED: "Supporters see that it has closed; it accepts no more letters.",
-}
 STATUS_CHANGED = {
     CampaignStatus.DRAFT: "The campaign is a draft again: only logged-in staff can see it.",
     CampaignStatus.LIVE: "The campaign is live: supporters can now write to their MPs.",
     CampaignStatus.CLOSED: "The campaign is closed: supporters see that it has ended.",
 }
-assert set(STATUS_HINTS) == set(STATUS_LABELS)
+assert set(STATUS_CHANGED) == set(STATUS_LABELS)
 
 
 def _campaign(campaign_id: int) -> Campaign:

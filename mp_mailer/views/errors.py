@@ -5,12 +5,10 @@ the test shows the traceback."""
 
 from __future__ import annotations
 
-
 from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
-
 
 PAGES = {
     400: ("Something was wrong with that request", "Please go back and try again."),
