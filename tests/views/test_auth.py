@@ -7,14 +7,20 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from mp_mailer.models import UserRole
-from tests.conftest import csrf_token_from
 from tests.factories import TEST_PASSWORD, create_user
+from tests.pages import (
+    ClientRequest,
+    csrf_token_from,
+    log_in,
+    page_errors,
+    post_with_token,
+    text_of,
+)
 
 CAMPAIGN_ROUTES = [
     ("GET", "/admin/campaigns/"),
@@ -44,16 +50,6 @@ USER_ROUTES = [
 ADMIN_BLUEPRINTS = ("campaigns", "users")
 
 
-def page_errors(response: Any) -> str:
-    summary = BeautifulSoup(response.data, "html.parser").select_one(".error-summary")
-    return " ".join(summary.get_text(" ").split()) if summary else ""
-
-
-def log_in(client: FlaskClient, email: str, password: str = TEST_PASSWORD) -> Any:
-    token = csrf_token_from(client.get("/login").data)
-    return client.post("/login", data={"csrf_token": token, "email": email, "password": password})
-
-
 def session_cookie(response: Any) -> str:
     cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
     assert len(cookies) == 1, "no session cookie was set"
@@ -64,8 +60,7 @@ def request_as_browser(client: FlaskClient, method: str, url: str) -> Any:
     """GET, or POST with a valid CSRF token, so only the permission check can refuse it."""
     if method == "GET":
         return client.get(url)
-    token = csrf_token_from(client.get("/login").data)
-    return client.post(url, data={"csrf_token": token})
+    return post_with_token(client, url, {}, page_url="/login")
 
 
 def test_every_admin_route_is_in_the_permission_tables(app: Flask) -> None:
@@ -108,8 +103,7 @@ def test_admin_route_refuses_with_403_when_logged_in_as_staff(
     response = request_as_browser(client, method, url)
 
     assert response.status_code == 403
-    heading = BeautifulSoup(response.data, "html.parser").select_one("h1")
-    assert heading is not None and heading.get_text() == "You can't see this page"
+    assert text_of(response, "h1") == "You can't see this page"
 
 
 @pytest.mark.parametrize(("method", "url"), USER_ROUTES)
@@ -124,22 +118,26 @@ def test_user_route_refuses_with_403_when_logged_in_as_campaigner(
 
 
 def test_campaign_list_opens_when_logged_in_as_admin(
-    client: FlaskClient, login_as: Callable[..., Any]
+    client_request: ClientRequest, login_as: Callable[..., Any]
 ) -> None:
     login_as(UserRole.ADMIN)
 
-    assert client.get("/admin/campaigns/").status_code == 200
+    page = client_request.get("campaigns.list_campaigns")
+
+    assert page.response.status_code == 200
 
 
 def test_login_takes_a_campaigner_to_the_campaigns(
-    client: FlaskClient, db_session: Session
+    client: FlaskClient, client_request: ClientRequest, db_session: Session
 ) -> None:
     create_user(db_session, email="cam@example.org", role=UserRole.CAMPAIGNER)
 
     response = log_in(client, "Cam@Example.org")
 
     assert response.status_code == 302
-    assert client.get(response.headers["Location"]).headers["Location"] == "/admin/campaigns/"
+    assert client.get(response.headers["Location"]).headers["Location"] == client_request.url(
+        "campaigns.list_campaigns"
+    )
 
 
 def test_login_says_wrong_email_or_password_when_the_password_is_wrong(
@@ -199,25 +197,26 @@ def test_login_ignores_a_next_url_when_it_leaves_the_site(
     assert response.headers["Location"] == "/staff"
 
 
-def test_logout_ends_the_session(client: FlaskClient, login_as: Callable[..., Any]) -> None:
-    login_as(UserRole.CAMPAIGNER)
-    token = csrf_token_from(client.get("/admin/campaigns/").data)
-
-    response = client.post("/logout", data={"csrf_token": token})
-
-    assert response.headers["Location"] == "/login"
-    assert client.get("/admin/campaigns/").status_code == 302
-
-
-def test_logout_refuses_a_post_without_a_csrf_token(
-    client: FlaskClient, login_as: Callable[..., Any]
+def test_logout_ends_the_session(
+    client_request: ClientRequest, login_as: Callable[..., Any]
 ) -> None:
     login_as(UserRole.CAMPAIGNER)
 
-    response = client.post("/logout")
+    page = client_request.post("auth.logout", _page=client_request.url("campaigns.list_campaigns"))
+
+    assert page.location == client_request.url("auth.login")
+    client_request.get("campaigns.list_campaigns", _expected_status=302)
+
+
+def test_logout_refuses_a_post_without_a_csrf_token(
+    client: FlaskClient, client_request: ClientRequest, login_as: Callable[..., Any]
+) -> None:
+    login_as(UserRole.CAMPAIGNER)
+
+    response = client.post(client_request.url("auth.logout"))
 
     assert response.status_code == 400
-    assert client.get("/admin/campaigns/").status_code == 200
+    client_request.get("campaigns.list_campaigns", _expected_status=200)
 
 
 @pytest.mark.parametrize("app_settings", [{"ratelimit_enabled": True}])

@@ -17,7 +17,7 @@ from mp_mailer.services.campaign_settings import STARTER_BODY
 from tests.conftest import csrf_token_from
 from tests.factories import cache_mp, create_campaign
 from tests.smtp_server import SmtpTestServer
-from tests.views.test_supporter_journey import supporter_details
+from tests.journeys import supporter_details
 
 MP_EMAIL = "diane.abbott.office@parliament.uk"
 

@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.smtp_server import SmtpTestServer
-from tests.views.test_supporter_journey import write_and_confirm, write_letter
+from tests.journeys import write_and_confirm, write_letter
 
 
 @pytest.mark.parametrize("app_settings", [{"mail_redirect_to": "staging@freetibet.example"}])
