@@ -5,6 +5,7 @@ status code and page title are checked in one place, so a test states only what 
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass
@@ -14,13 +15,28 @@ from typing import Any
 from bs4 import BeautifulSoup
 from flask import Flask, url_for
 from flask.testing import FlaskClient
+from werkzeug.routing import MapAdapter
 from werkzeug.test import TestResponse
 
+from mp_mailer import register_blueprints
 from tests.factories import TEST_PASSWORD
 
 _CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 # The site's name follows the page's own title in <title>: "Send log · Free Tibet".
 TITLE_SEPARATOR = " · "
+
+
+@functools.cache
+def _routes() -> MapAdapter:
+    routing_only = Flask("mp_mailer")
+    register_blueprints(routing_only)
+    return routing_only.url_map.bind("localhost")
+
+
+def path_for(endpoint: str, **values: Any) -> str:
+    """The path of a page by endpoint name, built from the app's URL map as url_for builds it,
+    with no app context needed; other values become the query string, in the order given."""
+    return _routes().build(endpoint, {k: v for k, v in values.items() if v is not None})
 
 
 def soup(response: TestResponse) -> BeautifulSoup:

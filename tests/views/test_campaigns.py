@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -14,10 +13,18 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.models import Campaign, CampaignStatus, Letter, LetterTemplate, User, UserRole
 from mp_mailer.services.campaign_settings import STARTER_BODY
-from tests.conftest import csrf_token_from
 from tests.factories import cache_mp, create_campaign
-from tests.smtp_server import SmtpTestServer
 from tests.journeys import supporter_details
+from tests.pages import (
+    ClientRequest,
+    csrf_token_from,
+    flash_text,
+    page_errors,
+    path_for,
+    soup,
+    text_of,
+)
+from tests.smtp_server import SmtpTestServer
 
 MP_EMAIL = "diane.abbott.office@parliament.uk"
 
@@ -30,23 +37,6 @@ def campaigner(login_as: Callable[..., User]) -> User:
 @pytest.fixture
 def campaign(db_session: Session) -> Campaign:
     return create_campaign(db_session, slug="free-tenzin", title="Free Tenzin")
-
-
-def soup(response: Any) -> BeautifulSoup:
-    return BeautifulSoup(response.data, "html.parser")
-
-
-def text_of(response: Any, selector: str) -> str:
-    element = soup(response).select_one(selector)
-    return " ".join(element.get_text(" ").split()) if element else ""
-
-
-def page_errors(response: Any) -> str:
-    return text_of(response, ".error-summary")
-
-
-def flash_text(response: Any) -> str:
-    return text_of(response, ".flash-messages")
 
 
 def campaign_form(**overrides: str) -> dict[str, str]:
@@ -103,7 +93,7 @@ def test_campaign_list_shows_each_campaign_with_its_status_when_logged_in_as_cam
     create_campaign(db_session, title="Ban Chen Quanguo", status=CampaignStatus.LIVE)
     create_campaign(db_session, title="Free Tenzin", status=CampaignStatus.DRAFT)
 
-    response = client.get("/admin/campaigns/")
+    response = client.get(path_for("campaigns.list_campaigns"))
 
     rows = [" ".join(row.get_text(" ").split()) for row in soup(response).select("tbody tr")]
     assert response.status_code == 200
@@ -114,7 +104,7 @@ def test_campaign_list_shows_each_campaign_with_its_status_when_logged_in_as_cam
 def test_new_campaign_is_saved_as_a_draft_with_a_starter_letter_by_its_author(
     campaigner: User, post_form: Any, db_session: Session
 ) -> None:
-    post_form("/admin/campaigns/new", campaign_form(status="live"))
+    post_form(path_for("campaigns.new_campaign"), campaign_form(status="live"))
 
     campaign = db_session.scalars(select(Campaign)).one()
     assert (campaign.slug, campaign.status) == ("release-tenzin", CampaignStatus.DRAFT)
@@ -124,7 +114,7 @@ def test_new_campaign_is_saved_as_a_draft_with_a_starter_letter_by_its_author(
 
 
 def test_new_campaign_redirects_to_its_letter_editor(campaigner: User, post_form: Any) -> None:
-    response = post_form("/admin/campaigns/new", campaign_form())
+    response = post_form(path_for("campaigns.new_campaign"), campaign_form())
 
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/letter")
@@ -133,7 +123,7 @@ def test_new_campaign_redirects_to_its_letter_editor(campaigner: User, post_form
 def test_new_campaign_is_refused_when_its_web_address_is_taken(
     campaigner: User, post_form: Any, campaign: Campaign, db_session: Session
 ) -> None:
-    response = post_form("/admin/campaigns/new", campaign_form(slug="free-tenzin"))
+    response = post_form(path_for("campaigns.new_campaign"), campaign_form(slug="free-tenzin"))
 
     assert response.status_code == 200
     assert "Another campaign already uses the web address /c/free-tenzin" in page_errors(response)
@@ -146,7 +136,7 @@ def test_new_campaign_is_refused_when_its_web_address_is_taken(
 def test_new_campaign_is_refused_when_its_web_address_has_other_characters(
     campaigner: User, post_form: Any, db_session: Session, slug: str
 ) -> None:
-    response = post_form("/admin/campaigns/new", campaign_form(slug=slug))
+    response = post_form(path_for("campaigns.new_campaign"), campaign_form(slug=slug))
 
     assert "can only use lowercase letters, numbers and single hyphens" in page_errors(response)
     assert db_session.scalars(select(Campaign)).all() == []
@@ -155,7 +145,7 @@ def test_new_campaign_is_refused_when_its_web_address_has_other_characters(
 def test_new_campaign_lowercases_its_web_address(
     campaigner: User, post_form: Any, db_session: Session
 ) -> None:
-    post_form("/admin/campaigns/new", campaign_form(slug=" Free-Tenzin "))
+    post_form(path_for("campaigns.new_campaign"), campaign_form(slug=" Free-Tenzin "))
 
     assert db_session.scalars(select(Campaign.slug)).one() == "free-tenzin"
 
@@ -166,7 +156,7 @@ def test_new_campaign_lowercases_its_web_address(
 def test_new_campaign_is_refused_when_the_petition_link_is_not_a_web_address(
     campaigner: User, post_form: Any, db_session: Session, url: str
 ) -> None:
-    response = post_form("/admin/campaigns/new", campaign_form(petition_url=url))
+    response = post_form(path_for("campaigns.new_campaign"), campaign_form(petition_url=url))
 
     assert "Enter a full web address starting with https://" in page_errors(response)
     assert db_session.scalars(select(Campaign)).all() == []
@@ -175,7 +165,7 @@ def test_new_campaign_is_refused_when_the_petition_link_is_not_a_web_address(
 def test_new_campaign_is_refused_as_home_page_while_it_is_a_draft(
     campaigner: User, post_form: Any, db_session: Session
 ) -> None:
-    response = post_form("/admin/campaigns/new", campaign_form(is_default="y"))
+    response = post_form(path_for("campaigns.new_campaign"), campaign_form(is_default="y"))
 
     assert "A draft can't be the home page campaign" in page_errors(response)
     assert db_session.scalars(select(Campaign)).all() == []
@@ -187,10 +177,12 @@ def test_new_campaign_is_refused_as_home_page_while_it_is_a_draft(
 def test_editing_a_campaign_saves_its_settings(
     campaigner: User, post_form: Any, campaign: Campaign, db_session: Session
 ) -> None:
-    url = f"/admin/campaigns/{campaign.id}/edit"
+    url = path_for("campaigns.edit_campaign", campaign_id=campaign.id)
     response = post_form(url, campaign_form(title="Free Tenzin now", slug="free-tenzin"))
 
-    assert response.headers["Location"] == f"/admin/campaigns/{campaign.id}"
+    assert response.headers["Location"] == path_for(
+        "campaigns.show_campaign", campaign_id=campaign.id
+    )
     assert reload(db_session, campaign).title == "Free Tenzin now"
 
 
@@ -200,7 +192,7 @@ def test_making_a_campaign_the_home_page_takes_it_off_the_previous_one(
     previous = create_campaign(db_session, is_default=True)
 
     post_form(
-        f"/admin/campaigns/{campaign.id}/edit",
+        path_for("campaigns.edit_campaign", campaign_id=campaign.id),
         campaign_form(slug="free-tenzin", status="live", is_default="y"),
     )
 
@@ -213,7 +205,7 @@ def test_home_page_shows_the_campaign_made_default(
 ) -> None:
     create_campaign(db_session, is_default=True)
     post_form(
-        f"/admin/campaigns/{campaign.id}/edit",
+        path_for("campaigns.edit_campaign", campaign_id=campaign.id),
         campaign_form(title="Free Tenzin", slug="free-tenzin", status="live", is_default="y"),
     )
 
@@ -223,13 +215,13 @@ def test_home_page_shows_the_campaign_made_default(
 def test_campaign_cannot_go_live_while_it_has_the_starter_letter(
     client: FlaskClient, campaigner: User, post_form: Any, db_session: Session
 ) -> None:
-    post_form("/admin/campaigns/new", campaign_form())
+    post_form(path_for("campaigns.new_campaign"), campaign_form())
     campaign = db_session.scalars(select(Campaign)).one()
 
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/status",
+        path_for("campaigns.change_status", campaign_id=campaign.id),
         {"status": "live"},
-        page_url=f"/admin/campaigns/{campaign.id}",
+        page_url=path_for("campaigns.show_campaign", campaign_id=campaign.id),
         follow_redirects=True,
     )
 
@@ -243,9 +235,9 @@ def test_putting_a_draft_live_shows_it_to_the_public(
     draft = create_campaign(db_session, slug="free-tenzin", status=CampaignStatus.DRAFT)
 
     response = post_form(
-        f"/admin/campaigns/{draft.id}/status",
+        path_for("campaigns.change_status", campaign_id=draft.id),
         {"status": "live"},
-        page_url=f"/admin/campaigns/{draft.id}",
+        page_url=path_for("campaigns.show_campaign", campaign_id=draft.id),
         follow_redirects=True,
     )
 
@@ -278,9 +270,9 @@ def test_closing_a_campaign_tells_supporters_it_has_closed(
     client: FlaskClient, campaigner: User, post_form: Any, campaign: Campaign, db_session: Session
 ) -> None:
     post_form(
-        f"/admin/campaigns/{campaign.id}/status",
+        path_for("campaigns.change_status", campaign_id=campaign.id),
         {"status": "closed"},
-        page_url=f"/admin/campaigns/{campaign.id}",
+        page_url=path_for("campaigns.show_campaign", campaign_id=campaign.id),
     )
 
     assert reload(db_session, campaign).status == CampaignStatus.CLOSED
@@ -310,7 +302,7 @@ def test_campaign_overview_shows_the_intro_without_raw_html(
         db_session, intro_markdown="**Act now** <script>alert(1)</script> [x](javascript:alert(1))"
     )
 
-    response = client.get(f"/admin/campaigns/{campaign.id}")
+    response = client.get(path_for("campaigns.show_campaign", campaign_id=campaign.id))
 
     intro = soup(response).select_one(".intro")
     assert intro is not None
@@ -325,9 +317,13 @@ def test_campaign_overview_shows_the_intro_without_raw_html(
 def test_saving_a_template_creates_a_new_version_with_its_author_and_note(
     campaigner: User, post_form: Any, campaign: Campaign, db_session: Session
 ) -> None:
-    response = post_form(f"/admin/campaigns/{campaign.id}/letter", template_form())
+    response = post_form(
+        path_for("campaigns.edit_template", campaign_id=campaign.id), template_form()
+    )
 
-    assert response.headers["Location"] == f"/admin/campaigns/{campaign.id}"
+    assert response.headers["Location"] == path_for(
+        "campaigns.show_campaign", campaign_id=campaign.id
+    )
     latest = versions_of(db_session, campaign)[-1]
     assert (latest.version, latest.created_by_id, latest.note) == (
         2,
@@ -343,7 +339,8 @@ def test_saving_a_template_is_refused_with_the_line_when_it_uses_an_unknown_vari
     body = "Dear {{ mp.address_as }},\n\nPlease act.\n\n{{ supporter.name }}"
 
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/letter", template_form(body_template=body)
+        path_for("campaigns.edit_template", campaign_id=campaign.id),
+        template_form(body_template=body),
     )
 
     assert response.status_code == 200
@@ -357,7 +354,8 @@ def test_saving_a_template_is_refused_when_a_field_is_misspelt_in_a_branch_never
     body = "Dear MP,\n{% if mp.party == 'Nobody' %}\n{{ mp.nmae }}\n{% endif %}\nPlease act now."
 
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/letter", template_form(body_template=body)
+        path_for("campaigns.edit_template", campaign_id=campaign.id),
+        template_form(body_template=body),
     )
 
     assert "Letter: Line 3: there is no field 'nmae' on 'mp'" in page_errors(response)
@@ -370,7 +368,8 @@ def test_saving_a_template_is_refused_with_the_line_when_it_has_a_syntax_error(
     body = "Dear {{ mp.address_as }},\n\n{% if mp.party %}\nPlease act."
 
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/letter", template_form(body_template=body)
+        path_for("campaigns.edit_template", campaign_id=campaign.id),
+        template_form(body_template=body),
     )
 
     assert "Letter: Line 4: the template has a syntax error" in page_errors(response)
@@ -383,7 +382,8 @@ def test_saving_a_template_is_refused_when_the_subject_reaches_for_python_intern
     subject = "{{ mp.name.__class__.__mro__ }}"
 
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/letter", template_form(subject_template=subject)
+        path_for("campaigns.edit_template", campaign_id=campaign.id),
+        template_form(subject_template=subject),
     )
 
     assert "Subject: Line 1: '__mro__' is not a field you can use" in page_errors(response)
@@ -394,7 +394,8 @@ def test_refused_template_leaves_the_previous_version_in_use_for_supporters(
     client: FlaskClient, campaigner: User, post_form: Any, campaign: Campaign
 ) -> None:
     post_form(
-        f"/admin/campaigns/{campaign.id}/letter", template_form(body_template="{{ mp.oops }}")
+        path_for("campaigns.edit_template", campaign_id=campaign.id),
+        template_form(body_template="{{ mp.oops }}"),
     )
 
     letter_page = client.get("/c/free-tenzin/letter?postcode=SW1A 1AA")
@@ -407,7 +408,8 @@ def test_refused_template_keeps_the_campaigners_text_in_the_form(
     body = "My long draft, with a typo at the end: {{ mp.oops }}"
 
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/letter", template_form(body_template=body)
+        path_for("campaigns.edit_template", campaign_id=campaign.id),
+        template_form(body_template=body),
     )
 
     assert text_of(response, "#body_template") == body
@@ -419,7 +421,7 @@ def test_saving_an_unchanged_template_creates_no_version(
     current = versions_of(db_session, campaign)[-1]
 
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/letter",
+        path_for("campaigns.edit_template", campaign_id=campaign.id),
         template_form(
             subject_template=current.subject_template, body_template=current.body_template
         ),
@@ -436,7 +438,9 @@ def test_checking_a_template_previews_it_without_saving(
     data = template_form()
     del data["save"]
 
-    response = post_form(f"/admin/campaigns/{campaign.id}/letter", {**data, "preview": "1"})
+    response = post_form(
+        path_for("campaigns.edit_template", campaign_id=campaign.id), {**data, "preview": "1"}
+    )
 
     preview = text_of(response, ".email-preview")
     assert "Subject: Please help Tenzin, Ms Abbott" in preview
@@ -447,7 +451,7 @@ def test_checking_a_template_previews_it_without_saving(
 def test_template_editor_documents_every_variable_and_the_automatic_sign_off(
     client: FlaskClient, campaigner: User, campaign: Campaign
 ) -> None:
-    response = client.get(f"/admin/campaigns/{campaign.id}/letter")
+    response = client.get(path_for("campaigns.edit_template", campaign_id=campaign.id))
 
     help_text = text_of(response, ".help-panel")
     for variable in ("mp.name", "mp.address_as", "mp.party", "constituency", "campaign.title"):
@@ -462,7 +466,7 @@ def test_letter_keeps_its_template_version_after_the_template_changes(
     post_form(url, supporter_details(), page_url=f"{url}?postcode=SW1A 1AA")
     login_as(UserRole.CAMPAIGNER)
 
-    post_form(f"/admin/campaigns/{campaign.id}/letter", template_form())
+    post_form(path_for("campaigns.edit_template", campaign_id=campaign.id), template_form())
 
     db_session.expire_all()
     letter = db_session.scalars(select(Letter)).one()
@@ -477,7 +481,7 @@ def test_letter_keeps_its_template_version_after_the_template_changes(
 def save_versions(post_form: Any, campaign: Campaign, *bodies: str) -> None:
     for number, body in enumerate(bodies):
         post_form(
-            f"/admin/campaigns/{campaign.id}/letter",
+            path_for("campaigns.edit_template", campaign_id=campaign.id),
             template_form(body_template=body, note=f"edit {number}"),
         )
 
@@ -487,7 +491,7 @@ def test_version_history_lists_every_version_with_its_author_newest_first(
 ) -> None:
     save_versions(post_form, campaign, "Dear {{ mp.address_as }}, please act on this now.")
 
-    response = client.get(f"/admin/campaigns/{campaign.id}/versions")
+    response = client.get(path_for("campaigns.list_versions", campaign_id=campaign.id))
 
     rows = [" ".join(row.get_text(" ").split()) for row in soup(response).select("tbody tr")]
     assert rows[0].startswith("Version 2 In use")
@@ -500,7 +504,9 @@ def test_comparing_versions_shows_removed_and_added_lines_escaped(
 ) -> None:
     save_versions(post_form, campaign, "Dear MP,\n\nFirst <b>point</b>.", "Dear MP,\n\nSecond.")
 
-    response = client.get(f"/admin/campaigns/{campaign.id}/versions/compare?old=2&new=3")
+    response = client.get(
+        path_for("campaigns.compare_versions", campaign_id=campaign.id, old=2, new=3)
+    )
 
     removed = [line.get_text() for line in soup(response).select(".diff__line--removed")]
     added = [line.get_text() for line in soup(response).select(".diff__line--added")]
@@ -516,9 +522,9 @@ def test_rolling_back_saves_a_new_version_with_the_old_text(
     save_versions(post_form, campaign, "Dear {{ mp.address_as }}, a worse letter.")
 
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/versions/1/roll-back",
+        path_for("campaigns.roll_back", campaign_id=campaign.id, version=1),
         {},
-        page_url=f"/admin/campaigns/{campaign.id}/versions",
+        page_url=path_for("campaigns.list_versions", campaign_id=campaign.id),
         follow_redirects=True,
     )
 
@@ -533,9 +539,9 @@ def test_rolling_back_to_a_missing_version_is_not_found(
     campaigner: User, post_form: Any, campaign: Campaign
 ) -> None:
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/versions/9/roll-back",
+        path_for("campaigns.roll_back", campaign_id=campaign.id, version=9),
         {},
-        page_url=f"/admin/campaigns/{campaign.id}/versions",
+        page_url=path_for("campaigns.list_versions", campaign_id=campaign.id),
     )
 
     assert response.status_code == 404
@@ -549,7 +555,7 @@ def test_preview_shows_the_email_with_headers_as_the_mp_would_receive_it(
 ) -> None:
     cache_mp(db_session)
 
-    response = client.get(f"/admin/campaigns/{campaign.id}/preview?mp=172")
+    response = client.get(path_for("campaigns.preview", campaign_id=campaign.id, mp=172))
 
     preview = soup(response).select_one("pre.email-preview")
     assert preview is not None
@@ -578,7 +584,7 @@ def test_preview_search_lists_cached_mps_matching_a_name(
         postcode=None,
     )
 
-    response = client.get(f"/admin/campaigns/{campaign.id}/preview?q=abbott")
+    response = client.get(path_for("campaigns.preview", campaign_id=campaign.id, q="abbott"))
 
     names = [link.get_text() for link in soup(response).select(".choice-list a")]
     assert names == ["Mr Dan Abbott-Example", "Ms Diane Abbott"]
@@ -589,7 +595,7 @@ def test_preview_search_goes_straight_to_the_letter_when_one_mp_matches(
 ) -> None:
     cache_mp(db_session)
 
-    response = client.get(f"/admin/campaigns/{campaign.id}/preview?q=Hackney")
+    response = client.get(path_for("campaigns.preview", campaign_id=campaign.id, q="Hackney"))
 
     assert response.status_code == 302
     assert "mp=172" in response.headers["Location"]
@@ -599,7 +605,8 @@ def test_preview_by_postcode_finds_the_mp_through_the_members_api(
     client: FlaskClient, campaigner: User, campaign: Campaign
 ) -> None:
     response = client.get(
-        f"/admin/campaigns/{campaign.id}/preview?lookup=1&postcode=sw1a1aa", follow_redirects=True
+        path_for("campaigns.preview", campaign_id=campaign.id, lookup=1, postcode="sw1a1aa"),
+        follow_redirects=True,
     )
 
     preview = text_of(response, "pre.email-preview")
@@ -610,7 +617,9 @@ def test_preview_by_postcode_finds_the_mp_through_the_members_api(
 def test_preview_by_postcode_shows_the_error_when_the_postcode_is_not_valid(
     client: FlaskClient, campaigner: User, campaign: Campaign
 ) -> None:
-    response = client.get(f"/admin/campaigns/{campaign.id}/preview?lookup=1&postcode=nonsense")
+    response = client.get(
+        path_for("campaigns.preview", campaign_id=campaign.id, lookup=1, postcode="nonsense")
+    )
 
     assert "Enter a full UK postcode, like SW1A 1AA." in page_errors(response)
 
@@ -618,7 +627,7 @@ def test_preview_by_postcode_shows_the_error_when_the_postcode_is_not_valid(
 def test_preview_suggests_syncing_mps_when_none_are_cached(
     client: FlaskClient, campaigner: User, campaign: Campaign
 ) -> None:
-    response = client.get(f"/admin/campaigns/{campaign.id}/preview")
+    response = client.get(path_for("campaigns.preview", campaign_id=campaign.id))
 
     assert "mp-mailer sync-mps" in text_of(response, ".notice--warning")
 
@@ -629,7 +638,7 @@ def test_preview_shows_the_redirect_address_when_mail_is_redirected(
 ) -> None:
     cache_mp(db_session)
 
-    response = client.get(f"/admin/campaigns/{campaign.id}/preview?mp=172")
+    response = client.get(path_for("campaigns.preview", campaign_id=campaign.id, mp=172))
 
     assert "To: inbox@freetibet.example" in text_of(response, "pre.email-preview")
 
@@ -640,7 +649,7 @@ def test_preview_of_an_old_version_uses_that_versions_text(
     cache_mp(db_session)
     save_versions(post_form, campaign, "Dear {{ mp.address_as }}, the newer letter.")
 
-    response = client.get(f"/admin/campaigns/{campaign.id}/preview?mp=172&version=1")
+    response = client.get(path_for("campaigns.preview", campaign_id=campaign.id, mp=172, version=1))
 
     assert "As a constituent in" in text_of(response, "pre.email-preview")
 
@@ -650,9 +659,9 @@ def test_preview_of_an_old_version_uses_that_versions_text(
 
 def send_test(post_form: Any, campaign: Campaign, **fields: Any) -> Any:
     return post_form(
-        f"/admin/campaigns/{campaign.id}/preview/test-send",
+        path_for("campaigns.send_test", campaign_id=campaign.id),
         {"mp_id": 172, "version": 1, **fields},
-        page_url=f"/admin/campaigns/{campaign.id}/preview?mp=172",
+        page_url=path_for("campaigns.preview", campaign_id=campaign.id, mp=172),
         follow_redirects=True,
     )
 
@@ -750,3 +759,21 @@ def test_test_send_of_an_unknown_mp_is_not_found(
 
     assert response.status_code == 404
     assert smtp_server.messages == []
+
+
+def test_campaign_settings_show_a_hint_under_each_status_when_editing(
+    client_request: ClientRequest, campaigner: User, campaign: Campaign
+) -> None:
+    page = client_request.get(
+        "campaigns.edit_campaign",
+        campaign_id=campaign.id,
+        _expected_title="Settings: Free Tenzin",
+    )
+
+    assert page.text("#status-0-hint") == (
+        "Only logged-in staff can see it. Use this while you prepare."
+    )
+    assert page.text("#status-1-hint") == "Anyone can see it and write to their MP."
+    assert page.text("#target-0-hint") == (
+        "Each supporter writes to the MP for the constituency their postcode is in."
+    )

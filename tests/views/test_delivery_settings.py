@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.smtp_server import SmtpTestServer
 from tests.journeys import write_and_confirm, write_letter
+from tests.smtp_server import SmtpTestServer
 
 
 @pytest.mark.parametrize("app_settings", [{"mail_redirect_to": "staging@freetibet.example"}])

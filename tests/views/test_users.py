@@ -190,3 +190,15 @@ def test_changing_the_role_of_an_unknown_user_is_not_found(
     )
 
     assert page.response.status_code == 404
+
+
+def test_new_user_page_shows_what_each_role_may_do(
+    admin: User, client_request: ClientRequest
+) -> None:
+    page = client_request.get("users.new_user", _expected_title="Add a user")
+
+    assert [page.text(f"#role-{n}-hint") for n in range(3)] == [
+        "Creates and edits campaigns and their letters.",
+        "Reads the send log of letters.",
+        "Does everything, including managing users.",
+    ]
