@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -114,28 +115,31 @@ def letter_detail(letter_id: int) -> ResponseReturnValue:
 @blueprint.route("/<int:letter_id>/retry", methods=["POST"])
 @role_required(UserRole.STAFF)
 def retry_letter(letter_id: int) -> ResponseReturnValue:
-    try:
-        one_letter.retry_letter(db_session(), letter_id, current_user.id, now())
-    except LetterNotFound:
-        abort(404)
-    except ActionRefused as e:
-        flash(e.message, "warning")
-    else:
-        flash("The letter is queued to be sent again.", "success")
-    return redirect(url_for("send_log.letter_detail", letter_id=letter_id, **_log_query()))
+    return _change_letter(
+        one_letter.retry_letter, letter_id, "The letter is queued to be sent again."
+    )
 
 
 @blueprint.route("/<int:letter_id>/cancel", methods=["POST"])
 @role_required(UserRole.STAFF)
 def cancel_letter(letter_id: int) -> ResponseReturnValue:
+    return _change_letter(
+        one_letter.cancel_letter, letter_id, "The letter is cancelled: it will not be sent."
+    )
+
+
+def _change_letter(
+    change: Callable[[Session, int, int, datetime], None], letter_id: int, done: str
+) -> ResponseReturnValue:
+    """Retry or cancel as the logged-in staff member, then back to the letter with what happened."""
     try:
-        one_letter.cancel_letter(db_session(), letter_id, current_user.id, now())
+        change(db_session(), letter_id, current_user.id, now())
     except LetterNotFound:
         abort(404)
     except ActionRefused as e:
         flash(e.message, "warning")
     else:
-        flash("The letter is cancelled: it will not be sent.", "success")
+        flash(done, "success")
     return redirect(url_for("send_log.letter_detail", letter_id=letter_id, **_log_query()))
 
 
