@@ -528,6 +528,7 @@ def test_pagination_links_keep_the_filter(
 
 
 def test_letter_page_shows_each_attempt_with_the_relays_reply_when_delivery_failed(
+    client_request: ClientRequest,
     client: FlaskClient,
     db_session: Session,
     login_as: LoginAs,
@@ -540,7 +541,7 @@ def test_letter_page_shows_each_attempt_with_the_relays_reply_when_delivery_fail
     assert letter_status(db_session, letter.id) == LetterStatus.FAILED
     login_as(UserRole.STAFF)
 
-    page = page_source(client.get(path_for("send_log.letter_detail", letter_id=letter.id)))
+    page = client_request.get("send_log.letter_detail", letter_id=letter.id).source
 
     attempts = page.split('id="attempts-title"')[1].split("</section>")[0]
     assert "Letter to MP" in attempts
@@ -549,6 +550,7 @@ def test_letter_page_shows_each_attempt_with_the_relays_reply_when_delivery_fail
 
 
 def test_letter_page_shows_the_email_exactly_as_the_mp_received_it_when_sent(
+    client_request: ClientRequest,
     client: FlaskClient,
     db_session: Session,
     login_as: LoginAs,
@@ -560,7 +562,7 @@ def test_letter_page_shows_the_email_exactly_as_the_mp_received_it_when_sent(
     received = smtp_server.wait_for_messages(1)[0]
     login_as(UserRole.STAFF)
 
-    page = page_source(client.get(path_for("send_log.letter_detail", letter_id=letter.id)))
+    page = client_request.get("send_log.letter_detail", letter_id=letter.id).source
 
     for header in ("From", "To", "Reply-To", "Subject", "Message-ID", "Date"):
         assert f'<th scope="row">{header}</th><td>{received[header]}</td>' in page
@@ -569,7 +571,11 @@ def test_letter_page_shows_the_email_exactly_as_the_mp_received_it_when_sent(
 
 
 def test_letter_page_shows_the_history_with_times_and_who_made_each_change(
-    client: FlaskClient, db_session: Session, login_as: LoginAs, post_form: PostForm
+    client_request: ClientRequest,
+    client: FlaskClient,
+    db_session: Session,
+    login_as: LoginAs,
+    post_form: PostForm,
 ) -> None:
     letter = create_letter(db_session, status=LetterStatus.QUEUED)
     staff = login_as(UserRole.STAFF, email="alex@example.org")
@@ -580,7 +586,7 @@ def test_letter_page_shows_the_history_with_times_and_who_made_each_change(
     )
     event = db_session.scalars(select(LetterEvent).where(LetterEvent.letter_id == letter.id)).one()
 
-    page = page_source(client.get(path_for("send_log.letter_detail", letter_id=letter.id)))
+    page = client_request.get("send_log.letter_detail", letter_id=letter.id).source
 
     history = page.split('id="history-title"')[1]
     assert event.actor_id == staff.id
@@ -592,12 +598,12 @@ def test_letter_page_shows_the_history_with_times_and_who_made_each_change(
 
 
 def test_letter_page_shows_the_template_version_used(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     letter = create_letter(db_session)
     login_as(UserRole.STAFF)
 
-    page = page_source(client.get(path_for("send_log.letter_detail", letter_id=letter.id)))
+    page = client_request.get("send_log.letter_detail", letter_id=letter.id).source
 
     assert "<dt>Template</dt><dd>Version 1" in page
 
@@ -843,7 +849,7 @@ def test_export_records_who_downloaded_and_with_which_filter(
 
 
 def test_export_history_lists_each_download_with_its_filter(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     campaign = create_campaign(db_session, title="Ban Chen Quanguo")
     login_as(UserRole.STAFF, email="alex@example.org")
@@ -851,7 +857,7 @@ def test_export_history_lists_each_download_with_its_filter(
         client.get(path_for("send_log.export_letters"), query_string={"campaign": campaign.id})
     )
 
-    page = page_source(client.get(path_for("send_log.list_exports")))
+    page = client_request.get("send_log.list_exports").source
 
     assert '<th scope="row">alex@example.org</th>' in page
     assert "Campaign: <strong>Ban Chen Quanguo</strong>" in page
@@ -893,7 +899,7 @@ def stat(page: str, label: str) -> str:
 
 
 def test_figures_count_letters_by_state_for_the_chosen_campaign(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     campaign, other = create_campaign(db_session), create_campaign(db_session)
     add_letters(db_session, campaign, 3, status=LetterStatus.SENT)
@@ -902,9 +908,7 @@ def test_figures_count_letters_by_state_for_the_chosen_campaign(
     add_letters(db_session, other, 7, status=LetterStatus.SENT)
     login_as(UserRole.STAFF)
 
-    page = page_source(
-        client.get(path_for("send_log.figures"), query_string={"campaign": campaign.id})
-    )
+    page = client_request.get("send_log.figures", **{"campaign": campaign.id}).source
 
     assert stat(page, "letters written") == "6"
     assert stat(page, "sent to MPs") == "3"
@@ -913,22 +917,22 @@ def test_figures_count_letters_by_state_for_the_chosen_campaign(
 
 
 def test_figures_leave_out_letters_written_before_the_period(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     campaign = create_campaign(db_session)
     add_letters(db_session, campaign, 2, created_at=utcnow() - timedelta(days=3))
     add_letters(db_session, campaign, 5, created_at=utcnow() - timedelta(days=10))
     login_as(UserRole.STAFF)
 
-    week = page_source(client.get(path_for("send_log.figures"), query_string={"period": "7"}))
-    ever = page_source(client.get(path_for("send_log.figures"), query_string={"period": "all"}))
+    week = client_request.get("send_log.figures", **{"period": "7"}).source
+    ever = client_request.get("send_log.figures", **{"period": "all"}).source
 
     assert stat(week, "letters written") == "2"
     assert stat(ever, "letters written") == "7"
 
 
 def test_figures_confirmation_rate_is_confirmed_letters_of_those_that_needed_confirming(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     campaign = create_campaign(db_session)
     asked = utcnow() - timedelta(hours=2)
@@ -943,13 +947,13 @@ def test_figures_confirmation_rate_is_confirmed_letters_of_those_that_needed_con
     add_letters(db_session, campaign, 4)
     login_as(UserRole.STAFF)
 
-    page = page_source(client.get(path_for("send_log.figures")))
+    page = client_request.get("send_log.figures").source
 
     assert stat(page, "confirmed by the supporter (3 of 4 asked)") == "75%"
 
 
 def test_figures_count_current_mps_reached_out_of_all_current_mps(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     cache_mp(db_session)
     cache_mp(db_session, id=4212, constituency_id=4001, constituency_name="Ealing", postcode=None)
@@ -967,18 +971,18 @@ def test_figures_count_current_mps_reached_out_of_all_current_mps(
     add_letters(db_session, campaign, 1, status=LetterStatus.FAILED, mp_id=4212)
     login_as(UserRole.STAFF)
 
-    page = page_source(client.get(path_for("send_log.figures")))
+    page = client_request.get("send_log.figures").source
 
     assert re.search(r'stat__value">1<small> / 2</small>', page)
 
 
 def test_figures_chart_is_inline_svg_drawn_by_pygal_without_scripts(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     add_letters(db_session, create_campaign(db_session), 3)
     login_as(UserRole.STAFF)
 
-    page = page_source(client.get(path_for("send_log.figures")))
+    page = client_request.get("send_log.figures").source
 
     chart = page.split('class="chart__svg"')[1].split("</figure>")[0]
     assert "<svg" in chart
@@ -987,7 +991,7 @@ def test_figures_chart_is_inline_svg_drawn_by_pygal_without_scripts(
 
 
 def test_figures_rank_constituencies_by_letters_written(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     campaign = create_campaign(db_session)
     add_letters(db_session, campaign, 1, constituency_name="Ealing")
@@ -995,7 +999,7 @@ def test_figures_rank_constituencies_by_letters_written(
     add_letters(db_session, campaign, 2, constituency_name="Aberdeen")
     login_as(UserRole.STAFF)
 
-    page = page_source(client.get(path_for("send_log.figures")))
+    page = client_request.get("send_log.figures").source
 
     table = page.split('id="constituencies-title"')[1].split("</table>")[0]
     ranked = re.findall(
@@ -1005,14 +1009,14 @@ def test_figures_rank_constituencies_by_letters_written(
 
 
 def test_figures_count_letters_by_the_mps_party(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     campaign = create_campaign(db_session)
     add_letters(db_session, campaign, 2, mp_party="Labour")
     add_letters(db_session, campaign, 1, mp_party="Green Party")
     login_as(UserRole.STAFF)
 
-    page = page_source(client.get(path_for("send_log.figures")))
+    page = client_request.get("send_log.figures").source
 
     table = page.split('id="parties-title"')[1].split("</table>")[0]
     parties = re.findall(r'</span>([^<]+)</th>.*?<td class="numeric">(\d+)</td>', table, re.S)
@@ -1020,7 +1024,7 @@ def test_figures_count_letters_by_the_mps_party(
 
 
 def test_mps_page_lists_only_mps_not_yet_written_to_when_asked(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     cache_mp(db_session)
     cache_mp(
@@ -1034,10 +1038,8 @@ def test_mps_page_lists_only_mps_not_yet_written_to_when_asked(
     add_letters(db_session, create_campaign(db_session), 2, status=LetterStatus.SENT)
     login_as(UserRole.STAFF)
 
-    everyone = page_source(client.get(path_for("send_log.list_mps")))
-    unwritten = page_source(
-        client.get(path_for("send_log.list_mps"), query_string={"not_written": "1"})
-    )
+    everyone = client_request.get("send_log.list_mps").source
+    unwritten = client_request.get("send_log.list_mps", **{"not_written": "1"}).source
 
     assert "Ms Diane Abbott" in everyone and "Mr Andy Slaughter" in everyone
     assert "Ms Diane Abbott" not in unwritten and "Mr Andy Slaughter" in unwritten
@@ -1045,7 +1047,7 @@ def test_mps_page_lists_only_mps_not_yet_written_to_when_asked(
 
 
 def test_mps_page_puts_the_most_written_to_first_when_sorted_by_letters(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     cache_mp(db_session)
     cache_mp(
@@ -1059,10 +1061,8 @@ def test_mps_page_puts_the_most_written_to_first_when_sorted_by_letters(
     add_letters(db_session, create_campaign(db_session), 2, status=LetterStatus.SENT)
     login_as(UserRole.STAFF)
 
-    by_letters = page_source(
-        client.get(path_for("send_log.list_mps"), query_string={"sort": "letters"})
-    )
-    by_seat = page_source(client.get(path_for("send_log.list_mps")))
+    by_letters = client_request.get("send_log.list_mps", **{"sort": "letters"}).source
+    by_seat = client_request.get("send_log.list_mps").source
 
     assert by_letters.index("Ms Diane Abbott") < by_letters.index("Mr Andy Slaughter")
     assert by_seat.index("Mr Andy Slaughter") < by_seat.index("Ms Diane Abbott")
