@@ -18,6 +18,7 @@ from tests.pages import (
     csrf_token_from,
     log_in,
     page_errors,
+    path_for,
     post_with_token,
     text_of,
 )
@@ -60,7 +61,7 @@ def request_as_browser(client: FlaskClient, method: str, url: str) -> Any:
     """GET, or POST with a valid CSRF token, so only the permission check can refuse it."""
     if method == "GET":
         return client.get(url)
-    return post_with_token(client, url, {}, page_url="/login")
+    return post_with_token(client, url, {}, page_url=path_for("auth.login"))
 
 
 def test_every_admin_route_is_in_the_permission_tables(app: Flask) -> None:
@@ -91,7 +92,7 @@ def test_admin_route_redirects_to_login_when_anonymous(
     response = request_as_browser(client, method, url)
 
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/login?next=")
+    assert response.headers["Location"].startswith(path_for("auth.login") + "?next=")
 
 
 @pytest.mark.parametrize(("method", "url"), CAMPAIGN_ROUTES + USER_ROUTES)
@@ -165,12 +166,12 @@ def test_login_gives_the_same_answer_when_the_account_is_disabled(
     response = log_in(client, "gone@example.org")
 
     assert page_errors(response) == "There is a problem Wrong email or password."
-    assert client.get("/admin/campaigns/").status_code == 302
+    assert client.get(path_for("campaigns.list_campaigns")).status_code == 302
 
 
 def test_login_follows_a_next_path_on_this_site(client: FlaskClient, db_session: Session) -> None:
     create_user(db_session, email="cam@example.org", role=UserRole.CAMPAIGNER)
-    token = csrf_token_from(client.get("/login").data)
+    token = csrf_token_from(client.get(path_for("auth.login")).data)
 
     response = client.post(
         "/login?next=/admin/campaigns/new",
@@ -187,14 +188,14 @@ def test_login_ignores_a_next_url_when_it_leaves_the_site(
     client: FlaskClient, db_session: Session, next_url: str
 ) -> None:
     create_user(db_session, email="cam@example.org", role=UserRole.CAMPAIGNER)
-    token = csrf_token_from(client.get("/login").data)
+    token = csrf_token_from(client.get(path_for("auth.login")).data)
 
     response = client.post(
         f"/login?next={next_url}",
         data={"csrf_token": token, "email": "cam@example.org", "password": TEST_PASSWORD},
     )
 
-    assert response.headers["Location"] == "/staff"
+    assert response.headers["Location"] == path_for("auth.home")
 
 
 def test_logout_ends_the_session(
@@ -221,9 +222,9 @@ def test_logout_refuses_a_post_without_a_csrf_token(
 
 @pytest.mark.parametrize("app_settings", [{"ratelimit_enabled": True}])
 def test_login_is_rate_limited_when_attempts_come_too_fast(client: FlaskClient) -> None:
-    token = csrf_token_from(client.get("/login").data)
+    token = csrf_token_from(client.get(path_for("auth.login")).data)
     attempt = {"csrf_token": token, "email": "a@example.org", "password": "guess"}
-    answers = [client.post("/login", data=attempt).status_code for _ in range(11)]
+    answers = [client.post(path_for("auth.login"), data=attempt).status_code for _ in range(11)]
 
     assert answers == [200] * 10 + [429]
 
@@ -232,7 +233,7 @@ def test_login_is_rate_limited_when_attempts_come_too_fast(client: FlaskClient) 
 def test_session_cookie_is_secure_httponly_and_lax_when_served_over_https(
     client: FlaskClient,
 ) -> None:
-    response = client.get("/login")
+    response = client.get(path_for("auth.login"))
 
     cookie = session_cookie(response)
     assert "; Secure" in cookie
@@ -243,7 +244,7 @@ def test_session_cookie_is_secure_httponly_and_lax_when_served_over_https(
 def test_session_cookie_is_httponly_and_lax_but_not_secure_when_served_over_http(
     client: FlaskClient,
 ) -> None:
-    response = client.get("/login")
+    response = client.get(path_for("auth.login"))
 
     cookie = session_cookie(response)
     assert "; HttpOnly" in cookie

@@ -243,7 +243,7 @@ def test_putting_a_draft_live_shows_it_to_the_public(
 
     assert "The campaign is live" in flash_text(response)
     anonymous = app.test_client()
-    assert anonymous.get("/c/free-tenzin").status_code == 200
+    assert anonymous.get(path_for("supporter.campaign_page", slug="free-tenzin")).status_code == 200
 
 
 def test_draft_campaign_is_hidden_from_anonymous_visitors(
@@ -251,7 +251,7 @@ def test_draft_campaign_is_hidden_from_anonymous_visitors(
 ) -> None:
     create_campaign(db_session, slug="free-tenzin", status=CampaignStatus.DRAFT)
 
-    assert client.get("/c/free-tenzin").status_code == 404
+    assert client.get(path_for("supporter.campaign_page", slug="free-tenzin")).status_code == 404
 
 
 def test_draft_campaign_is_visible_to_logged_in_staff(
@@ -260,7 +260,7 @@ def test_draft_campaign_is_visible_to_logged_in_staff(
     create_campaign(db_session, slug="free-tenzin", status=CampaignStatus.DRAFT)
     login_as(UserRole.STAFF)
 
-    response = client.get("/c/free-tenzin")
+    response = client.get(path_for("supporter.campaign_page", slug="free-tenzin"))
 
     assert response.status_code == 200
     assert "Draft: only staff can see this" in response.data.decode()
@@ -276,14 +276,19 @@ def test_closing_a_campaign_tells_supporters_it_has_closed(
     )
 
     assert reload(db_session, campaign).status == CampaignStatus.CLOSED
-    assert text_of(client.get("/c/free-tenzin"), "#find-mp-title") == "This campaign has closed"
+    assert (
+        text_of(
+            client.get(path_for("supporter.campaign_page", slug="free-tenzin")), "#find-mp-title"
+        )
+        == "This campaign has closed"
+    )
 
 
 def test_closed_campaign_refuses_a_letter_with_a_clear_message(
     client: FlaskClient, db_session: Session
 ) -> None:
     campaign = create_campaign(db_session, slug="free-tenzin", status=CampaignStatus.LIVE)
-    url = "/c/free-tenzin/letter"
+    url = path_for("supporter.write_letter", slug="free-tenzin")
     token = csrf_token_from(client.get(f"{url}?postcode=SW1A 1AA").data)
     campaign.status = CampaignStatus.CLOSED
     db_session.commit()
@@ -398,7 +403,9 @@ def test_refused_template_leaves_the_previous_version_in_use_for_supporters(
         template_form(body_template="{{ mp.oops }}"),
     )
 
-    letter_page = client.get("/c/free-tenzin/letter?postcode=SW1A 1AA")
+    letter_page = client.get(
+        path_for("supporter.write_letter", slug="free-tenzin", postcode="SW1A 1AA")
+    )
     assert "As a constituent in Hackney North and Stoke Newington" in text_of(letter_page, "#body")
 
 
@@ -462,7 +469,7 @@ def test_template_editor_documents_every_variable_and_the_automatic_sign_off(
 def test_letter_keeps_its_template_version_after_the_template_changes(
     client: FlaskClient, post_form: Any, campaign: Campaign, db_session: Session, login_as: Any
 ) -> None:
-    url = "/c/free-tenzin/letter"
+    url = path_for("supporter.write_letter", slug="free-tenzin")
     post_form(url, supporter_details(), page_url=f"{url}?postcode=SW1A 1AA")
     login_as(UserRole.CAMPAIGNER)
 

@@ -109,7 +109,7 @@ def test_send_log_redirects_to_login_when_nobody_is_logged_in(client: FlaskClien
     response = client.get(LOG)
 
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/login?next=")
+    assert response.headers["Location"].startswith(path_for("auth.login") + "?next=")
 
 
 @pytest.mark.parametrize("url", STAFF_PAGES)
@@ -141,7 +141,7 @@ def test_retry_is_forbidden_when_a_campaigner_posts_it(
     login_as(UserRole.CAMPAIGNER)
 
     response = post_form(
-        path_for("send_log.retry_letter", letter_id=letter.id), {}, page_url="/login"
+        path_for("send_log.retry_letter", letter_id=letter.id), {}, page_url=path_for("auth.login")
     )
 
     assert response.status_code == 403
