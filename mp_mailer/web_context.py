@@ -1,5 +1,7 @@
-"""The views' one wiring point: what create_app built (settings, a database session, the API
-client), and what the views build from the settings (a relay, cache lifetimes, public URLs)."""
+"""The views' one wiring point to settings, the database and the outside services.
+
+What create_app built (settings, a database session, the Members API client), and what views
+build from the settings (an SMTP relay, cache lifetimes, public URLs)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""A release installs anywhere: the wheel, installed outside the checkout, serves the campaign page
-under gunicorn, reading its settings from a .env file as a deployment would."""
+"""A release installs anywhere: the wheel, outside the checkout, serves the site under gunicorn.
+
+It reads its settings from a .env file, as a deployment would."""
 
 from __future__ import annotations
 

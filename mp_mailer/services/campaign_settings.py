@@ -1,5 +1,6 @@
-"""Campaigners' side of campaign settings: the list, creating one with a starter letter, editing
-its title, address, texts and status."""
+"""Campaign settings for campaigners: the list, a new campaign, its texts, address and status.
+
+A new campaign starts as a draft with a starter letter (version 1) to rewrite."""
 
 from __future__ import annotations
 

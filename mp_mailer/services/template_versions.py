@@ -1,5 +1,4 @@
-"""A campaign's letter template and its versions: saving the next one, rolling back, listing
-and comparing them."""
+"""A campaign's letter template versions: saving the next, rolling back, listing, comparing."""
 
 from __future__ import annotations
 

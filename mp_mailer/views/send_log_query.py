@@ -1,5 +1,6 @@
-"""The send log's URL parameters: read into a LetterFilter (with a message for each one that
-makes no sense), and written back for links."""
+"""The send log's URL parameters, read into a LetterFilter and written back for links.
+
+Each parameter that makes no sense gets a message for the page, and is left out of the filter."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""A campaign's figures: letters by status, per day, by constituency and party, and the
-confirmation rate, each counted by the database."""
+"""A campaign's figures: letters by status, per day, by constituency and by party.
+
+Also the confirmation rate and MPs reached; each is counted by the database, not in Python."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Which letters the send log shows: the filter, its SQL conditions, the choices it offers and a
-description a person can read."""
+"""Which letters the send log shows: the filter and its SQL conditions.
+
+Also the choices the filter bar offers, and a description of a filter a person can read."""
 
 from __future__ import annotations
 
