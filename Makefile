@@ -2,8 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Exact versions of every dependency, so a new release of a linter cannot change `make test`.
+CONSTRAINTS := constraints.txt
+LOCK_VENV := .lock-venv
 
-.PHONY: run test install install-test check-python
+.PHONY: run test install install-test lock check-python
 
 run: install .env
 	$(BIN)/mp-mailer run
@@ -22,10 +25,21 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e .
 
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[test,dev]"
+
+# Refresh constraints.txt: the newest releases pyproject.toml allows, resolved in a fresh venv.
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/pip install --quiet ".[test,dev]"
+	( echo "# Exact versions for make run, make test and CI (pip install -c constraints.txt ...)."; \
+	  echo "# pyproject.toml keeps the floors. Refresh with: make lock"; \
+	  $(LOCK_VENV)/bin/pip freeze --all --exclude mp-mailer --exclude pip ) > $(CONSTRAINTS)
+	rm -rf $(LOCK_VENV)
 
 .env:
 	sed "s/^SECRET_KEY=$$/SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(32))')/" \

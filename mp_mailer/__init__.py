@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dotenv import find_dotenv, load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -17,15 +15,21 @@ from mp_mailer.db import make_engine, make_session_factory
 from mp_mailer.extensions import csrf, limiter, login_manager
 from mp_mailer.services.mp_lookup import LookupBudget
 
-TEMPLATES_DIRECTORY = Path(__file__).resolve().parent.parent / "templates"
+PACKAGE_DIRECTORY = Path(__file__).resolve().parent
+
+
+def templates_directory() -> Path:
+    """The page templates: mp_mailer/templates in an installed wheel (pyproject.toml maps the
+    top-level templates/ folder there), else templates/ beside the package in a source checkout."""
+    installed = PACKAGE_DIRECTORY / "templates"
+    return installed if installed.is_dir() else PACKAGE_DIRECTORY.parent / "templates"
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the web app. `overrides` replaces settings (by Config attribute name) in tests."""
-    load_dotenv(find_dotenv(usecwd=True))
     app = Flask(
         __name__,
-        template_folder=str(TEMPLATES_DIRECTORY),
+        template_folder=str(templates_directory()),
         instance_relative_config=True,
     )
     instance_path = Path(app.instance_path)
@@ -59,21 +63,28 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     from mp_mailer import cli, permissions
-    from mp_mailer.views import auth, campaigns, errors, send_log, supporter, users
+    from mp_mailer.views import errors
 
     permissions.init_app(app)
-    app.register_blueprint(supporter.blueprint)
-    app.register_blueprint(auth.blueprint)
-    app.register_blueprint(campaigns.blueprint)
-    app.register_blueprint(users.blueprint)
-    app.register_blueprint(send_log.blueprint)
+    register_blueprints(app)
     errors.register_error_handlers(app)
     cli.register_commands(app)
     app.teardown_appcontext(_close_request_session)
-    logging.basicConfig(level=config.extra.get("log_level", "INFO"))
-    for noisy in ("mail.log", "alembic.runtime.migration"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     return app
+
+
+def register_blueprints(app: Flask) -> None:
+    """Every page's route; tests also build URLs from these alone (tests/pages.py)."""
+    from mp_mailer.views import auth, campaigns, send_log, supporter, users
+
+    for blueprint in (
+        supporter.blueprint,
+        auth.blueprint,
+        campaigns.blueprint,
+        users.blueprint,
+        send_log.blueprint,
+    ):
+        app.register_blueprint(blueprint)
 
 
 def _configure_flask(app: Flask, config: Config) -> None:

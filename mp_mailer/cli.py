@@ -232,12 +232,16 @@ def register_commands(app: Flask) -> None:
 
 def _create_app_or_exit() -> Flask:
     from mp_mailer import create_app
+    from mp_mailer.startup import configure_logging
 
+    # FlaskGroup has read .env by now (load_dotenv=True), as startup.load_environment would.
     try:
-        return create_app()
+        app = create_app()
     except ConfigError as e:
         click.echo(f"Configuration error: {e}", err=True)
         sys.exit(2)
+    configure_logging(app.extensions["mp_mailer.config"])
+    return app
 
 
 cli = FlaskGroup(

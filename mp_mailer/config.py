@@ -19,6 +19,7 @@ from mp_mailer.clients.smtp_relay import SmtpSettings
 
 DEFAULT_PARLIAMENT_API_URL = "https://members-api.parliament.uk/api"
 SMTP_SECURITY_CHOICES = ("none", "starttls", "ssl")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -58,6 +59,7 @@ class Config:
     organisation_name: str | None = None
     sink_directory: str = ""
     trusted_proxies: int = 0
+    log_level: str = "INFO"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -102,6 +104,7 @@ _ENV_NAMES = {
     "organisation_name": "ORGANISATION_NAME",
     "sink_directory": "SINK_DIRECTORY",
     "trusted_proxies": "TRUSTED_PROXIES",
+    "log_level": "LOG_LEVEL",
 }
 REQUIRED = ("secret_key", "database_url", "public_url", "smtp_host", "mail_from")
 
@@ -190,6 +193,10 @@ def validate(config: Config) -> None:
             f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY_CHOICES)}, "
             f"not {config.smtp_security!r}"
         )
+    if config.log_level.upper() not in LOG_LEVELS:
+        raise ConfigError(
+            f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {config.log_level!r}"
+        )
     if not 0 < config.smtp_port < 65536:
         raise ConfigError(f"SMTP_PORT must be a port number, not {config.smtp_port}")
     if bool(config.smtp_username) != bool(config.smtp_password):
@@ -198,6 +205,19 @@ def validate(config: Config) -> None:
         parts = urlsplit(getattr(config, attribute))
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"{env_name(attribute)} must be an http(s) URL")
+    _validate_mail(config)
+    try:
+        parse_many(config.mp_lookups_per_address)
+    except ValueError as e:
+        raise ConfigError(
+            "MP_LOOKUPS_PER_ADDRESS must be limits such as '30 per minute; 300 per hour', "
+            f"not {config.mp_lookups_per_address!r}"
+        ) from e
+    if not config.database_url.startswith(("sqlite", "postgresql")):
+        raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql:// URL")
+
+
+def _validate_mail(config: Config) -> None:
     # parseaddr quietly keeps the first of several addresses, or a fragment after a line break.
     if len(getaddresses([config.mail_from])) != 1 or any(c in config.mail_from for c in "\r\n"):
         raise ConfigError("MAIL_FROM must be one address, such as Name <campaigns@example.org>")
@@ -211,15 +231,6 @@ def validate(config: Config) -> None:
         )
     if config.mail_redirect_to:
         _check_email("mail_redirect_to", config.mail_redirect_to)
-    try:
-        parse_many(config.mp_lookups_per_address)
-    except ValueError as e:
-        raise ConfigError(
-            "MP_LOOKUPS_PER_ADDRESS must be limits such as '30 per minute; 300 per hour', "
-            f"not {config.mp_lookups_per_address!r}"
-        ) from e
-    if not config.database_url.startswith(("sqlite", "postgresql")):
-        raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql:// URL")
 
 
 def _check_email(attribute: str, address: str) -> None:

@@ -197,6 +197,25 @@ ROLE_LABELS = {
     UserRole.STAFF: "Staff",
     UserRole.ADMIN: "Admin",
 }
+# Each option's hint, shown under it: the radio fields' `description`, which the radios macro reads.
+STATUS_HINTS = {
+    CampaignStatus.DRAFT: "Only logged-in staff can see it. Use this while you prepare.",
+    CampaignStatus.LIVE: "Anyone can see it and write to their MP.",
+    CampaignStatus.CLOSED: "Supporters see that it has closed; it accepts no more letters.",
+}
+TARGET_HINTS = {
+    CampaignTarget.CONSTITUENCY_MP: (
+        "Each supporter writes to the MP for the constituency their postcode is in."
+    ),
+}
+ROLE_HINTS = {
+    UserRole.CAMPAIGNER: "Creates and edits campaigns and their letters.",
+    UserRole.STAFF: "Reads the send log of letters.",
+    UserRole.ADMIN: "Does everything, including managing users.",
+}
+assert set(STATUS_HINTS) == set(STATUS_LABELS)
+assert set(TARGET_HINTS) == set(TARGET_LABELS)
+assert set(ROLE_HINTS) == set(ROLE_LABELS)
 
 
 def _choices(labels: dict[Any, str]) -> dict[str, str]:
@@ -247,12 +266,14 @@ class CampaignForm(FlaskForm):
     status = RadioField(
         "Status",
         choices=_choices(STATUS_LABELS),
+        description=_choices(STATUS_HINTS),
         default=CampaignStatus.DRAFT.value,
         validators=[InputRequired("Choose the campaign's status.")],
     )
     target = RadioField(
         "Who supporters write to",
         choices=_choices(TARGET_LABELS),
+        description=_choices(TARGET_HINTS),
         default=CampaignTarget.CONSTITUENCY_MP.value,
         validators=[InputRequired("Choose who supporters write to.")],
     )
@@ -378,6 +399,7 @@ class NewUserForm(FlaskForm):
     role = RadioField(
         "Role",
         choices=_choices(ROLE_LABELS),
+        description=_choices(ROLE_HINTS),
         validators=[InputRequired("Choose what they can do.")],
     )
     password = PasswordField(

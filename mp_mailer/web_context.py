@@ -1,16 +1,21 @@
-"""Per-request access to what create_app built: settings, a database session, the API client."""
+"""The views' one wiring point to settings, the database and the outside services.
+
+What create_app built (settings, a database session, the Members API client), and what views
+build from the settings (an SMTP relay, cache lifetimes, public URLs)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
 from mp_mailer.clients.parliament import MembersApiClient
-from mp_mailer.config import Config
+from mp_mailer.clients.smtp_relay import SmtpRelay
+from mp_mailer.config import Config, smtp_settings
 from mp_mailer.db import utcnow
-from mp_mailer.services.mp_lookup import LookupBudget
+from mp_mailer.models import Campaign
+from mp_mailer.services.mp_lookup import CacheLifetimes, LookupBudget
 
 
 def app_config() -> Config:
@@ -45,3 +50,23 @@ def lookup_budget() -> LookupBudget:
 
 def now() -> datetime:
     return utcnow()
+
+
+def smtp_relay() -> SmtpRelay:
+    """A relay for an email sent while a request waits (a campaigner's test send)."""
+    return SmtpRelay(smtp_settings(app_config()))
+
+
+def lookup_lifetimes() -> CacheLifetimes:
+    """How long a postcode's MP and an MP's details are trusted before asking the Members API."""
+    config = app_config()
+    return CacheLifetimes(
+        postcode=timedelta(days=config.postcode_cache_days),
+        member=timedelta(hours=config.mp_cache_hours),
+        not_found=timedelta(minutes=config.postcode_not_found_minutes),
+    )
+
+
+def public_campaign_url(campaign: Campaign) -> str:
+    """The campaign's page as supporters reach it, whatever address staff are using."""
+    return f"{app_config().public_url.rstrip('/')}/c/{campaign.slug}"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mp_mailer.models import User, UserRole
-from tests.conftest import csrf_token_from
+from tests.pages import log_in, path_for
 
 PASSWORD = "a long enough staff password"
 
@@ -66,11 +66,7 @@ def test_create_user_refuses_a_role_when_it_is_not_one_of_the_three(
 def test_create_user_makes_an_account_that_can_log_in_to_the_campaign_pages(app: Flask) -> None:
     create_user_with_prompt(app, "Organiser@Example.org", "campaigner", f"{PASSWORD}\n" * 2)
     browser = app.test_client()
-    token = csrf_token_from(browser.get("/login").data)
 
-    browser.post(
-        "/login",
-        data={"csrf_token": token, "email": "organiser@example.org", "password": PASSWORD},
-    )
+    log_in(browser, "organiser@example.org", PASSWORD)
 
-    assert browser.get("/admin/campaigns/").status_code == 200
+    assert browser.get(path_for("campaigns.list_campaigns")).status_code == 200

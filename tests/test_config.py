@@ -3,6 +3,7 @@ with for each bad value."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from flask import Flask
 from mp_mailer import create_app
 from mp_mailer.config import ConfigError, load_config
 from mp_mailer.letter_rendering import LetterEnvelope, Supporter, build_letter_message
+from mp_mailer.startup import configure_logging
 
 SECRET_KEY = "config-test-secret-0123456789"
 MAIL_FROM = "Free Tibet <campaigns@freetibet.example>"
@@ -324,3 +326,39 @@ def test_letter_message_is_from_supporter_via_organisation_when_mail_from_has_no
 
     assert message["From"] == "Jane Doe via Free Tibet <campaigns@freetibet.example>"
     assert "mp_mailer" not in str(message["From"])
+
+
+def test_load_config_names_log_level_when_not_a_level_name(tmp_path: Path) -> None:
+    assert config_error(tmp_path, LOG_LEVEL="loud").startswith("LOG_LEVEL must be one of DEBUG")
+
+
+def test_load_config_reads_log_level_when_set_in_any_case(tmp_path: Path) -> None:
+    config = load_config(environ=minimal_environ(LOG_LEVEL="warning"), instance_path=tmp_path)
+
+    assert config.log_level == "warning"
+
+
+def test_configure_logging_sets_the_root_level_when_log_level_given(tmp_path: Path) -> None:
+    config = load_config(environ=minimal_environ(LOG_LEVEL="error"), instance_path=tmp_path)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    root.handlers = []  # basicConfig does nothing to a root logger that already has handlers
+    try:
+        configure_logging(config)
+
+        assert root.level == logging.ERROR
+    finally:
+        root.handlers, root.level = handlers, level
+
+
+def test_create_app_reads_no_dotenv_when_one_is_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the entry points (the CLI, mp_mailer.wsgi) read .env: tests and scripts see just
+    # what they pass.
+    (tmp_path / ".env").write_text("TRUSTED_PROXIES=3\n")
+    monkeypatch.chdir(tmp_path)
+
+    app = app_with_public_url(tmp_path, "http://localhost:5000")
+
+    assert app.extensions["mp_mailer.config"].trusted_proxies == 0

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from mp_mailer.db import transaction
+from mp_mailer.errors import DomainError
 from mp_mailer.models import User, UserRole
 
 MIN_PASSWORD_LENGTH = 12
@@ -14,10 +15,8 @@ MIN_PASSWORD_LENGTH = 12
 _DUMMY_HASH = generate_password_hash("not a real password")
 
 
-class UserProblem(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class UserProblem(DomainError):
+    """An account change we refuse: a short password, an email in use."""
 
 
 def hash_password(password: str) -> str:

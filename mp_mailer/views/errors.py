@@ -1,15 +1,14 @@
-"""Error pages: a plain explanation for each status code, never a traceback."""
+"""Error pages: a plain explanation for each status code, never a traceback.
+
+A bug is a 500 page for visitors only: Flask logs it first, and when testing lets it propagate so
+the test shows the traceback."""
 
 from __future__ import annotations
-
-import logging
 
 from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
-
-logger = logging.getLogger(__name__)
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 PAGES = {
     400: ("Something was wrong with that request", "Please go back and try again."),
@@ -35,7 +34,7 @@ PAGES = {
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(CSRFError, _expired_form)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected_error)
+    app.register_error_handler(InternalServerError, _server_error)
 
 
 def render_error(code: int) -> ResponseReturnValue:
@@ -57,6 +56,6 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     return render_error(error.code or 500)
 
 
-def _unexpected_error(error: Exception) -> ResponseReturnValue:
-    logger.exception("Unhandled error on %s", request.path)
+def _server_error(error: InternalServerError) -> ResponseReturnValue:
+    # Flask has already logged the exception behind it (app.log_exception), with its traceback.
     return render_error(500)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -15,7 +14,6 @@ from mp_mailer.extensions import limiter
 from mp_mailer.forms import ConfirmForm, LetterForm, PostcodeForm
 from mp_mailer.letter_rendering import Supporter, TemplateProblem
 from mp_mailer.models import Campaign, LetterStatus
-from mp_mailer.services.campaigns import CampaignNotFound, get_public_campaign, render_intro
 from mp_mailer.services.letters import (
     ConfirmationOutcome,
     ConfirmationProblem,
@@ -29,13 +27,21 @@ from mp_mailer.services.letters import (
     prefill_letter,
 )
 from mp_mailer.services.mp_lookup import (
-    CacheLifetimes,
     LookupProblem,
     MpDetails,
     NoWestminsterMp,
     find_mp_for_postcode,
 )
-from mp_mailer.web_context import app_config, db_session, lookup_budget, members_api, now
+from mp_mailer.services.public_campaigns import CampaignNotFound, get_public_campaign, render_intro
+from mp_mailer.web_context import (
+    app_config,
+    db_session,
+    lookup_budget,
+    lookup_lifetimes,
+    members_api,
+    now,
+    public_campaign_url,
+)
 
 blueprint = Blueprint("supporter", __name__)
 CLOSED_MESSAGE = (
@@ -50,23 +56,13 @@ def _campaign(slug: str | None) -> Campaign:
         abort(404)
 
 
-def _campaign_url(campaign: Campaign) -> str:
-    return f"{app_config().public_url.rstrip('/')}/c/{campaign.slug}"
-
-
 def _find_mp(postcode: str) -> MpDetails:
-    config = app_config()
-    lifetimes = CacheLifetimes(
-        postcode=timedelta(days=config.postcode_cache_days),
-        member=timedelta(hours=config.mp_cache_hours),
-        not_found=timedelta(minutes=config.postcode_not_found_minutes),
-    )
     return find_mp_for_postcode(
         db_session(),
         members_api(),
         postcode,
         now(),
-        lifetimes,
+        lookup_lifetimes(),
         budget=lookup_budget(),
         client_address=get_remote_address(),
     )
@@ -127,7 +123,7 @@ def write_letter(slug: str) -> ResponseReturnValue:
                 current_template(db_session(), campaign.id),
                 campaign,
                 mp,
-                _campaign_url(campaign),
+                public_campaign_url(campaign),
                 now(),
             )
         except (LetterRefused, TemplateProblem):
@@ -215,7 +211,7 @@ def confirm(token: str) -> ResponseReturnValue:
 @blueprint.route("/c/<slug>/thanks")
 def thank_you(slug: str) -> ResponseReturnValue:
     campaign = _campaign(slug)
-    url = _campaign_url(campaign)
+    url = public_campaign_url(campaign)
     text = campaign.share_text or campaign.title
     share_links = {
         "Email a friend": "mailto:?"

@@ -16,12 +16,6 @@ from mp_mailer.web_context import db_session
 blueprint = Blueprint("users", __name__, url_prefix="/admin/users")
 admin_only = role_required(UserRole.ADMIN)
 
-ROLE_HINTS = {
-    UserRole.CAMPAIGNER: "Creates and edits campaigns and their letters.",
-    UserRole.STAFF: "Reads the send log of letters.",
-    UserRole.ADMIN: "Does everything, including managing users.",
-}
-
 
 @blueprint.route("/")
 @admin_only
@@ -50,7 +44,7 @@ def new_user() -> ResponseReturnValue:
         else:
             flash(f"Added {user.email} as {ROLE_LABELS[user.role].lower()}.", "success")
             return redirect(url_for("users.list_users"))
-    return render_template("users/new.html", form=form, role_hints=ROLE_HINTS)
+    return render_template("users/new.html", form=form)
 
 
 @blueprint.route("/<int:user_id>/role", methods=["POST"])

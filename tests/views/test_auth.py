@@ -7,14 +7,21 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from mp_mailer.models import UserRole
-from tests.conftest import csrf_token_from
 from tests.factories import TEST_PASSWORD, create_user
+from tests.pages import (
+    ClientRequest,
+    csrf_token_from,
+    log_in,
+    page_errors,
+    path_for,
+    post_with_token,
+    text_of,
+)
 
 CAMPAIGN_ROUTES = [
     ("GET", "/admin/campaigns/"),
@@ -44,16 +51,6 @@ USER_ROUTES = [
 ADMIN_BLUEPRINTS = ("campaigns", "users")
 
 
-def page_errors(response: Any) -> str:
-    summary = BeautifulSoup(response.data, "html.parser").select_one(".error-summary")
-    return " ".join(summary.get_text(" ").split()) if summary else ""
-
-
-def log_in(client: FlaskClient, email: str, password: str = TEST_PASSWORD) -> Any:
-    token = csrf_token_from(client.get("/login").data)
-    return client.post("/login", data={"csrf_token": token, "email": email, "password": password})
-
-
 def session_cookie(response: Any) -> str:
     cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
     assert len(cookies) == 1, "no session cookie was set"
@@ -64,8 +61,7 @@ def request_as_browser(client: FlaskClient, method: str, url: str) -> Any:
     """GET, or POST with a valid CSRF token, so only the permission check can refuse it."""
     if method == "GET":
         return client.get(url)
-    token = csrf_token_from(client.get("/login").data)
-    return client.post(url, data={"csrf_token": token})
+    return post_with_token(client, url, {}, page_url=path_for("auth.login"))
 
 
 def test_every_admin_route_is_in_the_permission_tables(app: Flask) -> None:
@@ -96,7 +92,7 @@ def test_admin_route_redirects_to_login_when_anonymous(
     response = request_as_browser(client, method, url)
 
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/login?next=")
+    assert response.headers["Location"].startswith(path_for("auth.login") + "?next=")
 
 
 @pytest.mark.parametrize(("method", "url"), CAMPAIGN_ROUTES + USER_ROUTES)
@@ -108,8 +104,7 @@ def test_admin_route_refuses_with_403_when_logged_in_as_staff(
     response = request_as_browser(client, method, url)
 
     assert response.status_code == 403
-    heading = BeautifulSoup(response.data, "html.parser").select_one("h1")
-    assert heading is not None and heading.get_text() == "You can't see this page"
+    assert text_of(response, "h1") == "You can't see this page"
 
 
 @pytest.mark.parametrize(("method", "url"), USER_ROUTES)
@@ -124,22 +119,26 @@ def test_user_route_refuses_with_403_when_logged_in_as_campaigner(
 
 
 def test_campaign_list_opens_when_logged_in_as_admin(
-    client: FlaskClient, login_as: Callable[..., Any]
+    client_request: ClientRequest, login_as: Callable[..., Any]
 ) -> None:
     login_as(UserRole.ADMIN)
 
-    assert client.get("/admin/campaigns/").status_code == 200
+    page = client_request.get("campaigns.list_campaigns")
+
+    assert page.response.status_code == 200
 
 
 def test_login_takes_a_campaigner_to_the_campaigns(
-    client: FlaskClient, db_session: Session
+    client: FlaskClient, client_request: ClientRequest, db_session: Session
 ) -> None:
     create_user(db_session, email="cam@example.org", role=UserRole.CAMPAIGNER)
 
     response = log_in(client, "Cam@Example.org")
 
     assert response.status_code == 302
-    assert client.get(response.headers["Location"]).headers["Location"] == "/admin/campaigns/"
+    assert client.get(response.headers["Location"]).headers["Location"] == client_request.url(
+        "campaigns.list_campaigns"
+    )
 
 
 def test_login_says_wrong_email_or_password_when_the_password_is_wrong(
@@ -167,12 +166,12 @@ def test_login_gives_the_same_answer_when_the_account_is_disabled(
     response = log_in(client, "gone@example.org")
 
     assert page_errors(response) == "There is a problem Wrong email or password."
-    assert client.get("/admin/campaigns/").status_code == 302
+    assert client.get(path_for("campaigns.list_campaigns")).status_code == 302
 
 
 def test_login_follows_a_next_path_on_this_site(client: FlaskClient, db_session: Session) -> None:
     create_user(db_session, email="cam@example.org", role=UserRole.CAMPAIGNER)
-    token = csrf_token_from(client.get("/login").data)
+    token = csrf_token_from(client.get(path_for("auth.login")).data)
 
     response = client.post(
         "/login?next=/admin/campaigns/new",
@@ -189,42 +188,43 @@ def test_login_ignores_a_next_url_when_it_leaves_the_site(
     client: FlaskClient, db_session: Session, next_url: str
 ) -> None:
     create_user(db_session, email="cam@example.org", role=UserRole.CAMPAIGNER)
-    token = csrf_token_from(client.get("/login").data)
+    token = csrf_token_from(client.get(path_for("auth.login")).data)
 
     response = client.post(
         f"/login?next={next_url}",
         data={"csrf_token": token, "email": "cam@example.org", "password": TEST_PASSWORD},
     )
 
-    assert response.headers["Location"] == "/staff"
+    assert response.headers["Location"] == path_for("auth.home")
 
 
-def test_logout_ends_the_session(client: FlaskClient, login_as: Callable[..., Any]) -> None:
-    login_as(UserRole.CAMPAIGNER)
-    token = csrf_token_from(client.get("/admin/campaigns/").data)
-
-    response = client.post("/logout", data={"csrf_token": token})
-
-    assert response.headers["Location"] == "/login"
-    assert client.get("/admin/campaigns/").status_code == 302
-
-
-def test_logout_refuses_a_post_without_a_csrf_token(
-    client: FlaskClient, login_as: Callable[..., Any]
+def test_logout_ends_the_session(
+    client_request: ClientRequest, login_as: Callable[..., Any]
 ) -> None:
     login_as(UserRole.CAMPAIGNER)
 
-    response = client.post("/logout")
+    page = client_request.post("auth.logout", _page=client_request.url("campaigns.list_campaigns"))
+
+    assert page.location == client_request.url("auth.login")
+    client_request.get("campaigns.list_campaigns", _expected_status=302)
+
+
+def test_logout_refuses_a_post_without_a_csrf_token(
+    client: FlaskClient, client_request: ClientRequest, login_as: Callable[..., Any]
+) -> None:
+    login_as(UserRole.CAMPAIGNER)
+
+    response = client.post(client_request.url("auth.logout"))
 
     assert response.status_code == 400
-    assert client.get("/admin/campaigns/").status_code == 200
+    client_request.get("campaigns.list_campaigns", _expected_status=200)
 
 
 @pytest.mark.parametrize("app_settings", [{"ratelimit_enabled": True}])
 def test_login_is_rate_limited_when_attempts_come_too_fast(client: FlaskClient) -> None:
-    token = csrf_token_from(client.get("/login").data)
+    token = csrf_token_from(client.get(path_for("auth.login")).data)
     attempt = {"csrf_token": token, "email": "a@example.org", "password": "guess"}
-    answers = [client.post("/login", data=attempt).status_code for _ in range(11)]
+    answers = [client.post(path_for("auth.login"), data=attempt).status_code for _ in range(11)]
 
     assert answers == [200] * 10 + [429]
 
@@ -233,7 +233,7 @@ def test_login_is_rate_limited_when_attempts_come_too_fast(client: FlaskClient) 
 def test_session_cookie_is_secure_httponly_and_lax_when_served_over_https(
     client: FlaskClient,
 ) -> None:
-    response = client.get("/login")
+    response = client.get(path_for("auth.login"))
 
     cookie = session_cookie(response)
     assert "; Secure" in cookie
@@ -244,7 +244,7 @@ def test_session_cookie_is_secure_httponly_and_lax_when_served_over_https(
 def test_session_cookie_is_httponly_and_lax_but_not_secure_when_served_over_http(
     client: FlaskClient,
 ) -> None:
-    response = client.get("/login")
+    response = client.get(path_for("auth.login"))
 
     cookie = session_cookie(response)
     assert "; HttpOnly" in cookie

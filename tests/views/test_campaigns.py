@@ -6,19 +6,26 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mp_mailer.models import Campaign, CampaignStatus, Letter, LetterTemplate, User, UserRole
-from mp_mailer.services.campaign_editing import STARTER_BODY
-from tests.conftest import csrf_token_from
+from mp_mailer.services.campaign_settings import STARTER_BODY
 from tests.factories import cache_mp, create_campaign
+from tests.journeys import supporter_details
+from tests.pages import (
+    ClientRequest,
+    csrf_token_from,
+    flash_text,
+    page_errors,
+    path_for,
+    soup,
+    text_of,
+)
 from tests.smtp_server import SmtpTestServer
 from tests.test_email_headers import STORABLE_HOSTILE_CASES, ascii_domain, cut
-from tests.views.test_supporter_journey import supporter_details
 
 MP_EMAIL = "diane.abbott.office@parliament.uk"
 
@@ -31,23 +38,6 @@ def campaigner(login_as: Callable[..., User]) -> User:
 @pytest.fixture
 def campaign(db_session: Session) -> Campaign:
     return create_campaign(db_session, slug="free-tenzin", title="Free Tenzin")
-
-
-def soup(response: Any) -> BeautifulSoup:
-    return BeautifulSoup(response.data, "html.parser")
-
-
-def text_of(response: Any, selector: str) -> str:
-    element = soup(response).select_one(selector)
-    return " ".join(element.get_text(" ").split()) if element else ""
-
-
-def page_errors(response: Any) -> str:
-    return text_of(response, ".error-summary")
-
-
-def flash_text(response: Any) -> str:
-    return text_of(response, ".flash-messages")
 
 
 def campaign_form(**overrides: str) -> dict[str, str]:
@@ -99,12 +89,12 @@ def reload(db_session: Session, campaign: Campaign) -> Campaign:
 
 
 def test_campaign_list_shows_each_campaign_with_its_status_when_logged_in_as_campaigner(
-    client: FlaskClient, campaigner: User, db_session: Session
+    client_request: ClientRequest, client: FlaskClient, campaigner: User, db_session: Session
 ) -> None:
     create_campaign(db_session, title="Ban Chen Quanguo", status=CampaignStatus.LIVE)
     create_campaign(db_session, title="Free Tenzin", status=CampaignStatus.DRAFT)
 
-    response = client.get("/admin/campaigns/")
+    response = client_request.get("campaigns.list_campaigns").response
 
     rows = [" ".join(row.get_text(" ").split()) for row in soup(response).select("tbody tr")]
     assert response.status_code == 200
@@ -115,7 +105,7 @@ def test_campaign_list_shows_each_campaign_with_its_status_when_logged_in_as_cam
 def test_new_campaign_is_saved_as_a_draft_with_a_starter_letter_by_its_author(
     campaigner: User, post_form: Any, db_session: Session
 ) -> None:
-    post_form("/admin/campaigns/new", campaign_form(status="live"))
+    post_form(path_for("campaigns.new_campaign"), campaign_form(status="live"))
 
     campaign = db_session.scalars(select(Campaign)).one()
     assert (campaign.slug, campaign.status) == ("release-tenzin", CampaignStatus.DRAFT)
@@ -125,7 +115,7 @@ def test_new_campaign_is_saved_as_a_draft_with_a_starter_letter_by_its_author(
 
 
 def test_new_campaign_redirects_to_its_letter_editor(campaigner: User, post_form: Any) -> None:
-    response = post_form("/admin/campaigns/new", campaign_form())
+    response = post_form(path_for("campaigns.new_campaign"), campaign_form())
 
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/letter")
@@ -134,7 +124,7 @@ def test_new_campaign_redirects_to_its_letter_editor(campaigner: User, post_form
 def test_new_campaign_is_refused_when_its_web_address_is_taken(
     campaigner: User, post_form: Any, campaign: Campaign, db_session: Session
 ) -> None:
-    response = post_form("/admin/campaigns/new", campaign_form(slug="free-tenzin"))
+    response = post_form(path_for("campaigns.new_campaign"), campaign_form(slug="free-tenzin"))
 
     assert response.status_code == 200
     assert "Another campaign already uses the web address /c/free-tenzin" in page_errors(response)
@@ -147,7 +137,7 @@ def test_new_campaign_is_refused_when_its_web_address_is_taken(
 def test_new_campaign_is_refused_when_its_web_address_has_other_characters(
     campaigner: User, post_form: Any, db_session: Session, slug: str
 ) -> None:
-    response = post_form("/admin/campaigns/new", campaign_form(slug=slug))
+    response = post_form(path_for("campaigns.new_campaign"), campaign_form(slug=slug))
 
     assert "can only use lowercase letters, numbers and single hyphens" in page_errors(response)
     assert db_session.scalars(select(Campaign)).all() == []
@@ -156,7 +146,7 @@ def test_new_campaign_is_refused_when_its_web_address_has_other_characters(
 def test_new_campaign_lowercases_its_web_address(
     campaigner: User, post_form: Any, db_session: Session
 ) -> None:
-    post_form("/admin/campaigns/new", campaign_form(slug=" Free-Tenzin "))
+    post_form(path_for("campaigns.new_campaign"), campaign_form(slug=" Free-Tenzin "))
 
     assert db_session.scalars(select(Campaign.slug)).one() == "free-tenzin"
 
@@ -167,7 +157,7 @@ def test_new_campaign_lowercases_its_web_address(
 def test_new_campaign_is_refused_when_the_petition_link_is_not_a_web_address(
     campaigner: User, post_form: Any, db_session: Session, url: str
 ) -> None:
-    response = post_form("/admin/campaigns/new", campaign_form(petition_url=url))
+    response = post_form(path_for("campaigns.new_campaign"), campaign_form(petition_url=url))
 
     assert "Enter a full web address starting with https://" in page_errors(response)
     assert db_session.scalars(select(Campaign)).all() == []
@@ -176,7 +166,7 @@ def test_new_campaign_is_refused_when_the_petition_link_is_not_a_web_address(
 def test_new_campaign_is_refused_as_home_page_while_it_is_a_draft(
     campaigner: User, post_form: Any, db_session: Session
 ) -> None:
-    response = post_form("/admin/campaigns/new", campaign_form(is_default="y"))
+    response = post_form(path_for("campaigns.new_campaign"), campaign_form(is_default="y"))
 
     assert "A draft can't be the home page campaign" in page_errors(response)
     assert db_session.scalars(select(Campaign)).all() == []
@@ -188,10 +178,12 @@ def test_new_campaign_is_refused_as_home_page_while_it_is_a_draft(
 def test_editing_a_campaign_saves_its_settings(
     campaigner: User, post_form: Any, campaign: Campaign, db_session: Session
 ) -> None:
-    url = f"/admin/campaigns/{campaign.id}/edit"
+    url = path_for("campaigns.edit_campaign", campaign_id=campaign.id)
     response = post_form(url, campaign_form(title="Free Tenzin now", slug="free-tenzin"))
 
-    assert response.headers["Location"] == f"/admin/campaigns/{campaign.id}"
+    assert response.headers["Location"] == path_for(
+        "campaigns.show_campaign", campaign_id=campaign.id
+    )
     assert reload(db_session, campaign).title == "Free Tenzin now"
 
 
@@ -201,7 +193,7 @@ def test_making_a_campaign_the_home_page_takes_it_off_the_previous_one(
     previous = create_campaign(db_session, is_default=True)
 
     post_form(
-        f"/admin/campaigns/{campaign.id}/edit",
+        path_for("campaigns.edit_campaign", campaign_id=campaign.id),
         campaign_form(slug="free-tenzin", status="live", is_default="y"),
     )
 
@@ -214,7 +206,7 @@ def test_home_page_shows_the_campaign_made_default(
 ) -> None:
     create_campaign(db_session, is_default=True)
     post_form(
-        f"/admin/campaigns/{campaign.id}/edit",
+        path_for("campaigns.edit_campaign", campaign_id=campaign.id),
         campaign_form(title="Free Tenzin", slug="free-tenzin", status="live", is_default="y"),
     )
 
@@ -224,13 +216,13 @@ def test_home_page_shows_the_campaign_made_default(
 def test_campaign_cannot_go_live_while_it_has_the_starter_letter(
     client: FlaskClient, campaigner: User, post_form: Any, db_session: Session
 ) -> None:
-    post_form("/admin/campaigns/new", campaign_form())
+    post_form(path_for("campaigns.new_campaign"), campaign_form())
     campaign = db_session.scalars(select(Campaign)).one()
 
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/status",
+        path_for("campaigns.change_status", campaign_id=campaign.id),
         {"status": "live"},
-        page_url=f"/admin/campaigns/{campaign.id}",
+        page_url=path_for("campaigns.show_campaign", campaign_id=campaign.id),
         follow_redirects=True,
     )
 
@@ -244,15 +236,15 @@ def test_putting_a_draft_live_shows_it_to_the_public(
     draft = create_campaign(db_session, slug="free-tenzin", status=CampaignStatus.DRAFT)
 
     response = post_form(
-        f"/admin/campaigns/{draft.id}/status",
+        path_for("campaigns.change_status", campaign_id=draft.id),
         {"status": "live"},
-        page_url=f"/admin/campaigns/{draft.id}",
+        page_url=path_for("campaigns.show_campaign", campaign_id=draft.id),
         follow_redirects=True,
     )
 
     assert "The campaign is live" in flash_text(response)
     anonymous = app.test_client()
-    assert anonymous.get("/c/free-tenzin").status_code == 200
+    assert anonymous.get(path_for("supporter.campaign_page", slug="free-tenzin")).status_code == 200
 
 
 def test_draft_campaign_is_hidden_from_anonymous_visitors(
@@ -260,7 +252,7 @@ def test_draft_campaign_is_hidden_from_anonymous_visitors(
 ) -> None:
     create_campaign(db_session, slug="free-tenzin", status=CampaignStatus.DRAFT)
 
-    assert client.get("/c/free-tenzin").status_code == 404
+    assert client.get(path_for("supporter.campaign_page", slug="free-tenzin")).status_code == 404
 
 
 def test_draft_campaign_is_visible_to_logged_in_staff(
@@ -269,7 +261,7 @@ def test_draft_campaign_is_visible_to_logged_in_staff(
     create_campaign(db_session, slug="free-tenzin", status=CampaignStatus.DRAFT)
     login_as(UserRole.STAFF)
 
-    response = client.get("/c/free-tenzin")
+    response = client.get(path_for("supporter.campaign_page", slug="free-tenzin"))
 
     assert response.status_code == 200
     assert "Draft: only staff can see this" in response.data.decode()
@@ -279,20 +271,25 @@ def test_closing_a_campaign_tells_supporters_it_has_closed(
     client: FlaskClient, campaigner: User, post_form: Any, campaign: Campaign, db_session: Session
 ) -> None:
     post_form(
-        f"/admin/campaigns/{campaign.id}/status",
+        path_for("campaigns.change_status", campaign_id=campaign.id),
         {"status": "closed"},
-        page_url=f"/admin/campaigns/{campaign.id}",
+        page_url=path_for("campaigns.show_campaign", campaign_id=campaign.id),
     )
 
     assert reload(db_session, campaign).status == CampaignStatus.CLOSED
-    assert text_of(client.get("/c/free-tenzin"), "#find-mp-title") == "This campaign has closed"
+    assert (
+        text_of(
+            client.get(path_for("supporter.campaign_page", slug="free-tenzin")), "#find-mp-title"
+        )
+        == "This campaign has closed"
+    )
 
 
 def test_closed_campaign_refuses_a_letter_with_a_clear_message(
     client: FlaskClient, db_session: Session
 ) -> None:
     campaign = create_campaign(db_session, slug="free-tenzin", status=CampaignStatus.LIVE)
-    url = "/c/free-tenzin/letter"
+    url = path_for("supporter.write_letter", slug="free-tenzin")
     token = csrf_token_from(client.get(f"{url}?postcode=SW1A 1AA").data)
     campaign.status = CampaignStatus.CLOSED
     db_session.commit()
@@ -305,13 +302,13 @@ def test_closed_campaign_refuses_a_letter_with_a_clear_message(
 
 
 def test_campaign_overview_shows_the_intro_without_raw_html(
-    client: FlaskClient, campaigner: User, db_session: Session
+    client_request: ClientRequest, client: FlaskClient, campaigner: User, db_session: Session
 ) -> None:
     campaign = create_campaign(
         db_session, intro_markdown="**Act now** <script>alert(1)</script> [x](javascript:alert(1))"
     )
 
-    response = client.get(f"/admin/campaigns/{campaign.id}")
+    response = client_request.get("campaigns.show_campaign", campaign_id=campaign.id).response
 
     intro = soup(response).select_one(".intro")
     assert intro is not None
@@ -326,9 +323,13 @@ def test_campaign_overview_shows_the_intro_without_raw_html(
 def test_saving_a_template_creates_a_new_version_with_its_author_and_note(
     campaigner: User, post_form: Any, campaign: Campaign, db_session: Session
 ) -> None:
-    response = post_form(f"/admin/campaigns/{campaign.id}/letter", template_form())
+    response = post_form(
+        path_for("campaigns.edit_template", campaign_id=campaign.id), template_form()
+    )
 
-    assert response.headers["Location"] == f"/admin/campaigns/{campaign.id}"
+    assert response.headers["Location"] == path_for(
+        "campaigns.show_campaign", campaign_id=campaign.id
+    )
     latest = versions_of(db_session, campaign)[-1]
     assert (latest.version, latest.created_by_id, latest.note) == (
         2,
@@ -344,7 +345,8 @@ def test_saving_a_template_is_refused_with_the_line_when_it_uses_an_unknown_vari
     body = "Dear {{ mp.address_as }},\n\nPlease act.\n\n{{ supporter.name }}"
 
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/letter", template_form(body_template=body)
+        path_for("campaigns.edit_template", campaign_id=campaign.id),
+        template_form(body_template=body),
     )
 
     assert response.status_code == 200
@@ -358,7 +360,8 @@ def test_saving_a_template_is_refused_when_a_field_is_misspelt_in_a_branch_never
     body = "Dear MP,\n{% if mp.party == 'Nobody' %}\n{{ mp.nmae }}\n{% endif %}\nPlease act now."
 
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/letter", template_form(body_template=body)
+        path_for("campaigns.edit_template", campaign_id=campaign.id),
+        template_form(body_template=body),
     )
 
     assert "Letter: Line 3: there is no field 'nmae' on 'mp'" in page_errors(response)
@@ -371,7 +374,8 @@ def test_saving_a_template_is_refused_with_the_line_when_it_has_a_syntax_error(
     body = "Dear {{ mp.address_as }},\n\n{% if mp.party %}\nPlease act."
 
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/letter", template_form(body_template=body)
+        path_for("campaigns.edit_template", campaign_id=campaign.id),
+        template_form(body_template=body),
     )
 
     assert "Letter: Line 4: the template has a syntax error" in page_errors(response)
@@ -384,7 +388,8 @@ def test_saving_a_template_is_refused_when_the_subject_reaches_for_python_intern
     subject = "{{ mp.name.__class__.__mro__ }}"
 
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/letter", template_form(subject_template=subject)
+        path_for("campaigns.edit_template", campaign_id=campaign.id),
+        template_form(subject_template=subject),
     )
 
     assert "Subject: Line 1: '__mro__' is not a field you can use" in page_errors(response)
@@ -408,10 +413,13 @@ def test_refused_template_leaves_the_previous_version_in_use_for_supporters(
     client: FlaskClient, campaigner: User, post_form: Any, campaign: Campaign
 ) -> None:
     post_form(
-        f"/admin/campaigns/{campaign.id}/letter", template_form(body_template="{{ mp.oops }}")
+        path_for("campaigns.edit_template", campaign_id=campaign.id),
+        template_form(body_template="{{ mp.oops }}"),
     )
 
-    letter_page = client.get("/c/free-tenzin/letter?postcode=SW1A 1AA")
+    letter_page = client.get(
+        path_for("supporter.write_letter", slug="free-tenzin", postcode="SW1A 1AA")
+    )
     assert "As a constituent in Hackney North and Stoke Newington" in text_of(letter_page, "#body")
 
 
@@ -421,7 +429,8 @@ def test_refused_template_keeps_the_campaigners_text_in_the_form(
     body = "My long draft, with a typo at the end: {{ mp.oops }}"
 
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/letter", template_form(body_template=body)
+        path_for("campaigns.edit_template", campaign_id=campaign.id),
+        template_form(body_template=body),
     )
 
     assert text_of(response, "#body_template") == body
@@ -433,7 +442,7 @@ def test_saving_an_unchanged_template_creates_no_version(
     current = versions_of(db_session, campaign)[-1]
 
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/letter",
+        path_for("campaigns.edit_template", campaign_id=campaign.id),
         template_form(
             subject_template=current.subject_template, body_template=current.body_template
         ),
@@ -450,7 +459,9 @@ def test_checking_a_template_previews_it_without_saving(
     data = template_form()
     del data["save"]
 
-    response = post_form(f"/admin/campaigns/{campaign.id}/letter", {**data, "preview": "1"})
+    response = post_form(
+        path_for("campaigns.edit_template", campaign_id=campaign.id), {**data, "preview": "1"}
+    )
 
     preview = text_of(response, ".email-preview")
     assert "Subject: Please help Tenzin, Ms Abbott" in preview
@@ -459,9 +470,9 @@ def test_checking_a_template_previews_it_without_saving(
 
 
 def test_template_editor_documents_every_variable_and_the_automatic_sign_off(
-    client: FlaskClient, campaigner: User, campaign: Campaign
+    client_request: ClientRequest, client: FlaskClient, campaigner: User, campaign: Campaign
 ) -> None:
-    response = client.get(f"/admin/campaigns/{campaign.id}/letter")
+    response = client_request.get("campaigns.edit_template", campaign_id=campaign.id).response
 
     help_text = text_of(response, ".help-panel")
     for variable in ("mp.name", "mp.address_as", "mp.party", "constituency", "campaign.title"):
@@ -472,11 +483,11 @@ def test_template_editor_documents_every_variable_and_the_automatic_sign_off(
 def test_letter_keeps_its_template_version_after_the_template_changes(
     client: FlaskClient, post_form: Any, campaign: Campaign, db_session: Session, login_as: Any
 ) -> None:
-    url = "/c/free-tenzin/letter"
+    url = path_for("supporter.write_letter", slug="free-tenzin")
     post_form(url, supporter_details(), page_url=f"{url}?postcode=SW1A 1AA")
     login_as(UserRole.CAMPAIGNER)
 
-    post_form(f"/admin/campaigns/{campaign.id}/letter", template_form())
+    post_form(path_for("campaigns.edit_template", campaign_id=campaign.id), template_form())
 
     db_session.expire_all()
     letter = db_session.scalars(select(Letter)).one()
@@ -491,17 +502,21 @@ def test_letter_keeps_its_template_version_after_the_template_changes(
 def save_versions(post_form: Any, campaign: Campaign, *bodies: str) -> None:
     for number, body in enumerate(bodies):
         post_form(
-            f"/admin/campaigns/{campaign.id}/letter",
+            path_for("campaigns.edit_template", campaign_id=campaign.id),
             template_form(body_template=body, note=f"edit {number}"),
         )
 
 
 def test_version_history_lists_every_version_with_its_author_newest_first(
-    client: FlaskClient, campaigner: User, post_form: Any, campaign: Campaign
+    client_request: ClientRequest,
+    client: FlaskClient,
+    campaigner: User,
+    post_form: Any,
+    campaign: Campaign,
 ) -> None:
     save_versions(post_form, campaign, "Dear {{ mp.address_as }}, please act on this now.")
 
-    response = client.get(f"/admin/campaigns/{campaign.id}/versions")
+    response = client_request.get("campaigns.list_versions", campaign_id=campaign.id).response
 
     rows = [" ".join(row.get_text(" ").split()) for row in soup(response).select("tbody tr")]
     assert rows[0].startswith("Version 2 In use")
@@ -514,7 +529,9 @@ def test_comparing_versions_shows_removed_and_added_lines_escaped(
 ) -> None:
     save_versions(post_form, campaign, "Dear MP,\n\nFirst <b>point</b>.", "Dear MP,\n\nSecond.")
 
-    response = client.get(f"/admin/campaigns/{campaign.id}/versions/compare?old=2&new=3")
+    response = client.get(
+        path_for("campaigns.compare_versions", campaign_id=campaign.id, old=2, new=3)
+    )
 
     removed = [line.get_text() for line in soup(response).select(".diff__line--removed")]
     added = [line.get_text() for line in soup(response).select(".diff__line--added")]
@@ -530,9 +547,9 @@ def test_rolling_back_saves_a_new_version_with_the_old_text(
     save_versions(post_form, campaign, "Dear {{ mp.address_as }}, a worse letter.")
 
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/versions/1/roll-back",
+        path_for("campaigns.roll_back", campaign_id=campaign.id, version=1),
         {},
-        page_url=f"/admin/campaigns/{campaign.id}/versions",
+        page_url=path_for("campaigns.list_versions", campaign_id=campaign.id),
         follow_redirects=True,
     )
 
@@ -547,9 +564,9 @@ def test_rolling_back_to_a_missing_version_is_not_found(
     campaigner: User, post_form: Any, campaign: Campaign
 ) -> None:
     response = post_form(
-        f"/admin/campaigns/{campaign.id}/versions/9/roll-back",
+        path_for("campaigns.roll_back", campaign_id=campaign.id, version=9),
         {},
-        page_url=f"/admin/campaigns/{campaign.id}/versions",
+        page_url=path_for("campaigns.list_versions", campaign_id=campaign.id),
     )
 
     assert response.status_code == 404
@@ -559,11 +576,15 @@ def test_rolling_back_to_a_missing_version_is_not_found(
 
 
 def test_preview_shows_the_email_with_headers_as_the_mp_would_receive_it(
-    client: FlaskClient, campaigner: User, campaign: Campaign, db_session: Session
+    client_request: ClientRequest,
+    client: FlaskClient,
+    campaigner: User,
+    campaign: Campaign,
+    db_session: Session,
 ) -> None:
     cache_mp(db_session)
 
-    response = client.get(f"/admin/campaigns/{campaign.id}/preview?mp=172")
+    response = client_request.get("campaigns.preview", campaign_id=campaign.id, mp=172).response
 
     preview = soup(response).select_one("pre.email-preview")
     assert preview is not None
@@ -580,7 +601,11 @@ def test_preview_shows_the_email_with_headers_as_the_mp_would_receive_it(
 
 
 def test_preview_search_lists_cached_mps_matching_a_name(
-    client: FlaskClient, campaigner: User, campaign: Campaign, db_session: Session
+    client_request: ClientRequest,
+    client: FlaskClient,
+    campaigner: User,
+    campaign: Campaign,
+    db_session: Session,
 ) -> None:
     cache_mp(db_session)
     cache_mp(
@@ -592,18 +617,24 @@ def test_preview_search_lists_cached_mps_matching_a_name(
         postcode=None,
     )
 
-    response = client.get(f"/admin/campaigns/{campaign.id}/preview?q=abbott")
+    response = client_request.get("campaigns.preview", campaign_id=campaign.id, q="abbott").response
 
     names = [link.get_text() for link in soup(response).select(".choice-list a")]
     assert names == ["Mr Dan Abbott-Example", "Ms Diane Abbott"]
 
 
 def test_preview_search_goes_straight_to_the_letter_when_one_mp_matches(
-    client: FlaskClient, campaigner: User, campaign: Campaign, db_session: Session
+    client_request: ClientRequest,
+    client: FlaskClient,
+    campaigner: User,
+    campaign: Campaign,
+    db_session: Session,
 ) -> None:
     cache_mp(db_session)
 
-    response = client.get(f"/admin/campaigns/{campaign.id}/preview?q=Hackney")
+    response = client_request.get(
+        "campaigns.preview", campaign_id=campaign.id, q="Hackney", _expected_status=302
+    ).response
 
     assert response.status_code == 302
     assert "mp=172" in response.headers["Location"]
@@ -613,7 +644,8 @@ def test_preview_by_postcode_finds_the_mp_through_the_members_api(
     client: FlaskClient, campaigner: User, campaign: Campaign
 ) -> None:
     response = client.get(
-        f"/admin/campaigns/{campaign.id}/preview?lookup=1&postcode=sw1a1aa", follow_redirects=True
+        path_for("campaigns.preview", campaign_id=campaign.id, lookup=1, postcode="sw1a1aa"),
+        follow_redirects=True,
     )
 
     preview = text_of(response, "pre.email-preview")
@@ -624,37 +656,50 @@ def test_preview_by_postcode_finds_the_mp_through_the_members_api(
 def test_preview_by_postcode_shows_the_error_when_the_postcode_is_not_valid(
     client: FlaskClient, campaigner: User, campaign: Campaign
 ) -> None:
-    response = client.get(f"/admin/campaigns/{campaign.id}/preview?lookup=1&postcode=nonsense")
+    response = client.get(
+        path_for("campaigns.preview", campaign_id=campaign.id, lookup=1, postcode="nonsense")
+    )
 
     assert "Enter a full UK postcode, like SW1A 1AA." in page_errors(response)
 
 
 def test_preview_suggests_syncing_mps_when_none_are_cached(
-    client: FlaskClient, campaigner: User, campaign: Campaign
+    client_request: ClientRequest, client: FlaskClient, campaigner: User, campaign: Campaign
 ) -> None:
-    response = client.get(f"/admin/campaigns/{campaign.id}/preview")
+    response = client_request.get("campaigns.preview", campaign_id=campaign.id).response
 
     assert "mp-mailer sync-mps" in text_of(response, ".notice--warning")
 
 
 @pytest.mark.parametrize("app_settings", [{"mail_redirect_to": "inbox@freetibet.example"}])
 def test_preview_shows_the_redirect_address_when_mail_is_redirected(
-    client: FlaskClient, campaigner: User, campaign: Campaign, db_session: Session
+    client_request: ClientRequest,
+    client: FlaskClient,
+    campaigner: User,
+    campaign: Campaign,
+    db_session: Session,
 ) -> None:
     cache_mp(db_session)
 
-    response = client.get(f"/admin/campaigns/{campaign.id}/preview?mp=172")
+    response = client_request.get("campaigns.preview", campaign_id=campaign.id, mp=172).response
 
     assert "To: inbox@freetibet.example" in text_of(response, "pre.email-preview")
 
 
 def test_preview_of_an_old_version_uses_that_versions_text(
-    client: FlaskClient, campaigner: User, post_form: Any, campaign: Campaign, db_session: Session
+    client_request: ClientRequest,
+    client: FlaskClient,
+    campaigner: User,
+    post_form: Any,
+    campaign: Campaign,
+    db_session: Session,
 ) -> None:
     cache_mp(db_session)
     save_versions(post_form, campaign, "Dear {{ mp.address_as }}, the newer letter.")
 
-    response = client.get(f"/admin/campaigns/{campaign.id}/preview?mp=172&version=1")
+    response = client_request.get(
+        "campaigns.preview", campaign_id=campaign.id, mp=172, version=1
+    ).response
 
     assert "As a constituent in" in text_of(response, "pre.email-preview")
 
@@ -664,9 +709,9 @@ def test_preview_of_an_old_version_uses_that_versions_text(
 
 def send_test(post_form: Any, campaign: Campaign, **fields: Any) -> Any:
     return post_form(
-        f"/admin/campaigns/{campaign.id}/preview/test-send",
+        path_for("campaigns.send_test", campaign_id=campaign.id),
         {"mp_id": 172, "version": 1, **fields},
-        page_url=f"/admin/campaigns/{campaign.id}/preview?mp=172",
+        page_url=path_for("campaigns.preview", campaign_id=campaign.id, mp=172),
         follow_redirects=True,
     )
 
@@ -816,3 +861,21 @@ def test_test_send_of_an_unknown_mp_is_not_found(
 
     assert response.status_code == 404
     assert smtp_server.messages == []
+
+
+def test_campaign_settings_show_a_hint_under_each_status_when_editing(
+    client_request: ClientRequest, campaigner: User, campaign: Campaign
+) -> None:
+    page = client_request.get(
+        "campaigns.edit_campaign",
+        campaign_id=campaign.id,
+        _expected_title="Settings: Free Tenzin",
+    )
+
+    assert page.text("#status-0-hint") == (
+        "Only logged-in staff can see it. Use this while you prepare."
+    )
+    assert page.text("#status-1-hint") == "Anyone can see it and write to their MP."
+    assert page.text("#target-0-hint") == (
+        "Each supporter writes to the MP for the constituency their postcode is in."
+    )

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from tests.journeys import write_and_confirm, write_letter
+from tests.pages import path_for
 from tests.smtp_server import SmtpTestServer
-from tests.views.test_supporter_journey import write_and_confirm, write_letter
 
 
 @pytest.mark.parametrize("app_settings", [{"mail_redirect_to": "staging@freetibet.example"}])
@@ -36,7 +37,7 @@ def test_letter_is_queued_at_once_when_confirmation_is_off(
 
     deliver()
 
-    assert response.headers["Location"] == "/c/ban-chen-quanguo/thanks"
+    assert response.headers["Location"] == path_for("supporter.thank_you", slug="ban-chen-quanguo")
     assert [m["To"] for m in smtp_server.messages] == [
         "Ms Diane Abbott <diane.abbott.office@parliament.uk>"
     ]

@@ -10,7 +10,7 @@ import redis
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.conftest import csrf_token_from
+from tests.pages import csrf_token_from, path_for
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 POSTCODE_LIMIT_PER_MINUTE = 30
@@ -45,9 +45,10 @@ def limited_client(limited_app_settings: str, seeded_client: FlaskClient) -> Fla
 
 
 def post_postcodes(client: FlaskClient, count: int) -> list[TestResponse]:
-    token = csrf_token_from(client.get("/").data)
+    home = path_for("supporter.campaign_page")
+    token = csrf_token_from(client.get(home).data)
     return [
-        client.post("/", data={"csrf_token": token, "postcode": "SW1A 1AA"}) for _ in range(count)
+        client.post(home, data={"csrf_token": token, "postcode": "SW1A 1AA"}) for _ in range(count)
     ]
 
 
@@ -83,6 +84,6 @@ def test_postcode_step_still_shows_the_page_when_posts_are_rate_limited(
 ) -> None:
     post_postcodes(limited_client, POSTCODE_LIMIT_PER_MINUTE + 1)
 
-    page = limited_client.get("/")
+    page = limited_client.get(path_for("supporter.campaign_page"))
 
     assert page.status_code == 200

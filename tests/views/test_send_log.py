@@ -4,7 +4,6 @@ the CSV export, figures and the list of MPs."""
 from __future__ import annotations
 
 import csv
-import html
 import io
 import itertools
 import re
@@ -29,26 +28,23 @@ from mp_mailer.models import (
     User,
     UserRole,
 )
-from mp_mailer.services.send_log import EXPORT_BATCH_SIZE, EXPORT_COLUMNS, PAGE_SIZE
+from mp_mailer.services.send_log.export import EXPORT_BATCH_SIZE, EXPORT_COLUMNS
+from mp_mailer.services.send_log.listing import PAGE_SIZE
 from tests.factories import cache_mp, create_campaign, create_letter
+from tests.pages import ClientRequest, page_source, path_for
 from tests.smtp_server import SmtpTestServer
 
-LOG = "/admin/letters/"
+LOG = path_for("send_log.list_letters")
 _numbers = itertools.count(1)
 LoginAs = Callable[..., User]
 PostForm = Callable[..., Any]
-
-
-def text_of(response: Any) -> str:
-    """The page as text, entities decoded, tags kept: enough to find values and links."""
-    return html.unescape(response.data.decode())
 
 
 def listed_ids(response: Any) -> list[int]:
     """The letter numbers in the log's table, top to bottom."""
     return [
         int(i)
-        for i in re.findall(r'<th scope="row"><a href="/admin/letters/(\d+)', text_of(response))
+        for i in re.findall(r'<th scope="row"><a href="/admin/letters/(\d+)', page_source(response))
     ]
 
 
@@ -101,11 +97,11 @@ def letter_status(session: Session, letter_id: int) -> LetterStatus:
 
 STAFF_PAGES = [
     LOG,
-    "/admin/letters/1",
-    "/admin/letters/export.csv",
-    "/admin/letters/figures",
-    "/admin/letters/mps",
-    "/admin/letters/exports",
+    path_for("send_log.letter_detail", letter_id=1),
+    path_for("send_log.export_letters"),
+    path_for("send_log.figures"),
+    path_for("send_log.list_mps"),
+    path_for("send_log.list_exports"),
 ]
 
 
@@ -113,7 +109,7 @@ def test_send_log_redirects_to_login_when_nobody_is_logged_in(client: FlaskClien
     response = client.get(LOG)
 
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/login?next=")
+    assert response.headers["Location"].startswith(path_for("auth.login") + "?next=")
 
 
 @pytest.mark.parametrize("url", STAFF_PAGES)
@@ -133,7 +129,7 @@ def test_export_records_nothing_when_a_campaigner_is_refused(
 ) -> None:
     login_as(UserRole.CAMPAIGNER)
 
-    client.get("/admin/letters/export.csv")
+    client.get(path_for("send_log.export_letters"))
 
     assert db_session.scalar(select(func.count()).select_from(ExportRecord)) == 0
 
@@ -144,7 +140,9 @@ def test_retry_is_forbidden_when_a_campaigner_posts_it(
     letter = create_letter(db_session, status=LetterStatus.FAILED)
     login_as(UserRole.CAMPAIGNER)
 
-    response = post_form(f"/admin/letters/{letter.id}/retry", {}, page_url="/login")
+    response = post_form(
+        path_for("send_log.retry_letter", letter_id=letter.id), {}, page_url=path_for("auth.login")
+    )
 
     assert response.status_code == 403
     assert letter_status(db_session, letter.id) == LetterStatus.FAILED
@@ -208,7 +206,7 @@ def test_send_log_row_shows_campaign_state_mp_supporter_times_and_attempts(
     )
     login_as(UserRole.STAFF)
 
-    row = text_of(client.get(LOG)).split("<tbody>")[1].split("</tr>")[0]
+    row = page_source(client.get(LOG)).split("<tbody>")[1].split("</tr>")[0]
 
     for expected in (
         "Ban Chen Quanguo",
@@ -408,7 +406,7 @@ def test_send_log_shows_what_is_wrong_and_still_lists_when_a_date_is_not_a_date(
 
     response = client.get(LOG, query_string={"from": "31/02/2026"})
 
-    page = text_of(response)
+    page = page_source(response)
     assert response.status_code == 200
     assert '<a href="#filter-from">Enter the start date as a real date' in page
     assert listed_ids(response) == [letter.id]
@@ -421,7 +419,7 @@ def test_send_log_refuses_an_end_date_before_the_start_date(
 
     response = client.get(LOG, query_string={"from": "2026-11-10", "to": "2026-11-01"})
 
-    assert "The end date must be the same as or after the start date." in text_of(response)
+    assert "The end date must be the same as or after the start date." in page_source(response)
 
 
 def test_send_log_counts_the_letters_that_match_the_filter(
@@ -434,19 +432,19 @@ def test_send_log_counts_the_letters_that_match_the_filter(
 
     response = client.get(LOG, query_string={"status": "failed"})
 
-    assert re.search(r"<strong>3</strong> letters\s+where", text_of(response))
+    assert re.search(r"<strong>3</strong> letters\s+where", page_source(response))
 
 
 # Pages ------------------------------------------------------------------------------------------
 
 
 def older_link(response: Any) -> str | None:
-    match = re.search(r'href="([^"]+)" rel="next"', text_of(response))
+    match = re.search(r'href="([^"]+)" rel="next"', page_source(response))
     return match.group(1) if match else None
 
 
 def newer_link(response: Any) -> str | None:
-    match = re.search(r'href="([^"]+)" rel="prev"', text_of(response))
+    match = re.search(r'href="([^"]+)" rel="prev"', page_source(response))
     return match.group(1) if match else None
 
 
@@ -530,6 +528,7 @@ def test_pagination_links_keep_the_filter(
 
 
 def test_letter_page_shows_each_attempt_with_the_relays_reply_when_delivery_failed(
+    client_request: ClientRequest,
     client: FlaskClient,
     db_session: Session,
     login_as: LoginAs,
@@ -542,7 +541,7 @@ def test_letter_page_shows_each_attempt_with_the_relays_reply_when_delivery_fail
     assert letter_status(db_session, letter.id) == LetterStatus.FAILED
     login_as(UserRole.STAFF)
 
-    page = text_of(client.get(f"/admin/letters/{letter.id}"))
+    page = client_request.get("send_log.letter_detail", letter_id=letter.id).source
 
     attempts = page.split('id="attempts-title"')[1].split("</section>")[0]
     assert "Letter to MP" in attempts
@@ -551,6 +550,7 @@ def test_letter_page_shows_each_attempt_with_the_relays_reply_when_delivery_fail
 
 
 def test_letter_page_shows_the_email_exactly_as_the_mp_received_it_when_sent(
+    client_request: ClientRequest,
     client: FlaskClient,
     db_session: Session,
     login_as: LoginAs,
@@ -562,7 +562,7 @@ def test_letter_page_shows_the_email_exactly_as_the_mp_received_it_when_sent(
     received = smtp_server.wait_for_messages(1)[0]
     login_as(UserRole.STAFF)
 
-    page = text_of(client.get(f"/admin/letters/{letter.id}"))
+    page = client_request.get("send_log.letter_detail", letter_id=letter.id).source
 
     for header in ("From", "To", "Reply-To", "Subject", "Message-ID", "Date"):
         assert f'<th scope="row">{header}</th><td>{received[header]}</td>' in page
@@ -571,14 +571,22 @@ def test_letter_page_shows_the_email_exactly_as_the_mp_received_it_when_sent(
 
 
 def test_letter_page_shows_the_history_with_times_and_who_made_each_change(
-    client: FlaskClient, db_session: Session, login_as: LoginAs, post_form: PostForm
+    client_request: ClientRequest,
+    client: FlaskClient,
+    db_session: Session,
+    login_as: LoginAs,
+    post_form: PostForm,
 ) -> None:
     letter = create_letter(db_session, status=LetterStatus.QUEUED)
     staff = login_as(UserRole.STAFF, email="alex@example.org")
-    post_form(f"/admin/letters/{letter.id}/cancel", {}, page_url=f"/admin/letters/{letter.id}")
+    post_form(
+        path_for("send_log.cancel_letter", letter_id=letter.id),
+        {},
+        page_url=path_for("send_log.letter_detail", letter_id=letter.id),
+    )
     event = db_session.scalars(select(LetterEvent).where(LetterEvent.letter_id == letter.id)).one()
 
-    page = text_of(client.get(f"/admin/letters/{letter.id}"))
+    page = client_request.get("send_log.letter_detail", letter_id=letter.id).source
 
     history = page.split('id="history-title"')[1]
     assert event.actor_id == staff.id
@@ -590,12 +598,12 @@ def test_letter_page_shows_the_history_with_times_and_who_made_each_change(
 
 
 def test_letter_page_shows_the_template_version_used(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     letter = create_letter(db_session)
     login_as(UserRole.STAFF)
 
-    page = text_of(client.get(f"/admin/letters/{letter.id}"))
+    page = client_request.get("send_log.letter_detail", letter_id=letter.id).source
 
     assert "<dt>Template</dt><dd>Version 1" in page
 
@@ -605,7 +613,7 @@ def test_letter_page_is_not_found_when_there_is_no_such_letter(
 ) -> None:
     login_as(UserRole.STAFF)
 
-    assert client.get("/admin/letters/424242").status_code == 404
+    assert client.get(path_for("send_log.letter_detail", letter_id=424242)).status_code == 404
 
 
 # Retry and cancel -------------------------------------------------------------------------------
@@ -613,9 +621,9 @@ def test_letter_page_is_not_found_when_there_is_no_such_letter(
 
 def act(post_form: PostForm, letter_id: int, action: str) -> Any:
     return post_form(
-        f"/admin/letters/{letter_id}/{action}",
+        path_for(f"send_log.{action}_letter", letter_id=letter_id),
         {},
-        page_url=f"/admin/letters/{letter_id}",
+        page_url=path_for("send_log.letter_detail", letter_id=letter_id),
         follow_redirects=True,
     )
 
@@ -628,7 +636,7 @@ def test_retry_queues_a_failed_letter_and_records_who_asked(
 
     response = act(post_form, letter.id, "retry")
 
-    assert "The letter is queued to be sent again." in text_of(response)
+    assert "The letter is queued to be sent again." in page_source(response)
     assert letter_status(db_session, letter.id) == LetterStatus.QUEUED
     event = db_session.scalars(select(LetterEvent)).one()
     assert (event.from_status, event.to_status, event.actor_id) == ("failed", "queued", staff.id)
@@ -656,7 +664,7 @@ def test_retry_is_refused_when_the_letter_was_sent(
 
     response = act(post_form, letter.id, "retry")
 
-    assert "This letter is sent now, so it can't be retried." in text_of(response)
+    assert "This letter is sent now, so it can't be retried." in page_source(response)
     assert letter_status(db_session, letter.id) == LetterStatus.SENT
 
 
@@ -668,7 +676,7 @@ def test_cancel_stops_a_queued_letter_and_records_who_asked(
 
     response = act(post_form, letter.id, "cancel")
 
-    assert "The letter is cancelled: it will not be sent." in text_of(response)
+    assert "The letter is cancelled: it will not be sent." in page_source(response)
     assert letter_status(db_session, letter.id) == LetterStatus.CANCELLED
     event = db_session.scalars(select(LetterEvent)).one()
     assert (event.from_status, event.to_status, event.actor_id) == ("queued", "cancelled", staff.id)
@@ -683,7 +691,7 @@ def test_cancel_is_refused_when_the_letter_was_already_cancelled(
 
     response = act(post_form, letter.id, "cancel")
 
-    assert "This letter is cancelled now, so it can't be cancelled." in text_of(response)
+    assert "This letter is cancelled now, so it can't be cancelled." in page_source(response)
     assert db_session.scalar(select(func.count()).select_from(LetterEvent)) == 1
 
 
@@ -695,7 +703,7 @@ def test_cancel_is_refused_when_the_letter_was_sent(
 
     response = act(post_form, letter.id, "cancel")
 
-    assert "This letter is sent now, so it can't be cancelled." in text_of(response)
+    assert "This letter is sent now, so it can't be cancelled." in page_source(response)
     assert letter_status(db_session, letter.id) == LetterStatus.SENT
 
 
@@ -741,7 +749,7 @@ def test_retry_is_rejected_when_the_form_has_no_csrf_token(
     letter = create_letter(db_session, status=LetterStatus.FAILED)
     login_as(UserRole.STAFF)
 
-    response = client.post(f"/admin/letters/{letter.id}/retry")
+    response = client.post(path_for("send_log.retry_letter", letter_id=letter.id))
 
     assert response.status_code == 400
     assert letter_status(db_session, letter.id) == LetterStatus.FAILED
@@ -764,7 +772,7 @@ def test_export_streams_the_csv_in_batches_when_there_are_many_letters(
     add_letters(db_session, create_campaign(db_session), count)
     login_as(UserRole.STAFF)
 
-    with client.get("/admin/letters/export.csv") as response:
+    with client.get(path_for("send_log.export_letters")) as response:
         streamed, headers = response.is_streamed, response.headers
         chunks = list(response.response)
 
@@ -781,7 +789,7 @@ def test_export_is_a_csv_attachment_with_the_documented_columns(
     create_letter(db_session, supporter_name="Jane Doe")
     login_as(UserRole.STAFF)
 
-    response = client.get("/admin/letters/export.csv")
+    response = client.get(path_for("send_log.export_letters"))
 
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].startswith('attachment; filename="letters-')
@@ -798,7 +806,9 @@ def test_export_contains_only_the_letters_matching_the_filter(
     create_letter(db_session, campaign, status=LetterStatus.SENT)
     login_as(UserRole.STAFF)
 
-    rows = read_csv(client.get("/admin/letters/export.csv", query_string={"status": "failed"}))
+    rows = read_csv(
+        client.get(path_for("send_log.export_letters"), query_string={"status": "failed"})
+    )
 
     assert [row[0] for row in rows[1:]] == [str(failed.id)]
 
@@ -812,7 +822,7 @@ def test_export_neutralises_cells_a_spreadsheet_would_run_as_formulas(
         create_letter(db_session, campaign, supporter_name=name)
     login_as(UserRole.STAFF)
 
-    rows = read_csv(client.get("/admin/letters/export.csv"))
+    rows = read_csv(client.get(path_for("send_log.export_letters")))
 
     column = rows[0].index("supporter_name")
     assert sorted(row[column] for row in rows[1:]) == sorted(
@@ -827,7 +837,9 @@ def test_export_records_who_downloaded_and_with_which_filter(
     staff = login_as(UserRole.STAFF)
 
     read_csv(
-        client.get("/admin/letters/export.csv", query_string={"campaign": campaign.id, "q": "jane"})
+        client.get(
+            path_for("send_log.export_letters"), query_string={"campaign": campaign.id, "q": "jane"}
+        )
     )
 
     record = db_session.scalars(select(ExportRecord)).one()
@@ -837,13 +849,15 @@ def test_export_records_who_downloaded_and_with_which_filter(
 
 
 def test_export_history_lists_each_download_with_its_filter(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     campaign = create_campaign(db_session, title="Ban Chen Quanguo")
     login_as(UserRole.STAFF, email="alex@example.org")
-    read_csv(client.get("/admin/letters/export.csv", query_string={"campaign": campaign.id}))
+    read_csv(
+        client.get(path_for("send_log.export_letters"), query_string={"campaign": campaign.id})
+    )
 
-    page = text_of(client.get("/admin/letters/exports"))
+    page = client_request.get("send_log.list_exports").source
 
     assert '<th scope="row">alex@example.org</th>' in page
     assert "Campaign: <strong>Ban Chen Quanguo</strong>" in page
@@ -854,10 +868,12 @@ def test_export_sends_back_to_the_log_when_the_filter_is_not_understood(
 ) -> None:
     login_as(UserRole.STAFF)
 
-    response = client.get("/admin/letters/export.csv", query_string={"from": "yesterday"})
+    response = client.get(path_for("send_log.export_letters"), query_string={"from": "yesterday"})
 
     assert response.status_code == 302
-    assert response.headers["Location"] == "/admin/letters/?from=yesterday"
+    assert response.headers["Location"] == path_for(
+        "send_log.list_letters", **{"from": "yesterday"}
+    )
     assert db_session.scalar(select(func.count()).select_from(ExportRecord)) == 0
 
 
@@ -866,7 +882,7 @@ def test_log_page_documents_each_export_column(
 ) -> None:
     login_as(UserRole.STAFF)
 
-    page = text_of(client.get(LOG))
+    page = page_source(client.get(LOG))
 
     for name, description in EXPORT_COLUMNS:
         assert f"<dt><code>{name}</code></dt><dd>{description}</dd>" in page
@@ -883,7 +899,7 @@ def stat(page: str, label: str) -> str:
 
 
 def test_figures_count_letters_by_state_for_the_chosen_campaign(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     campaign, other = create_campaign(db_session), create_campaign(db_session)
     add_letters(db_session, campaign, 3, status=LetterStatus.SENT)
@@ -892,7 +908,7 @@ def test_figures_count_letters_by_state_for_the_chosen_campaign(
     add_letters(db_session, other, 7, status=LetterStatus.SENT)
     login_as(UserRole.STAFF)
 
-    page = text_of(client.get("/admin/letters/figures", query_string={"campaign": campaign.id}))
+    page = client_request.get("send_log.figures", **{"campaign": campaign.id}).source
 
     assert stat(page, "letters written") == "6"
     assert stat(page, "sent to MPs") == "3"
@@ -901,22 +917,22 @@ def test_figures_count_letters_by_state_for_the_chosen_campaign(
 
 
 def test_figures_leave_out_letters_written_before_the_period(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     campaign = create_campaign(db_session)
     add_letters(db_session, campaign, 2, created_at=utcnow() - timedelta(days=3))
     add_letters(db_session, campaign, 5, created_at=utcnow() - timedelta(days=10))
     login_as(UserRole.STAFF)
 
-    week = text_of(client.get("/admin/letters/figures", query_string={"period": "7"}))
-    ever = text_of(client.get("/admin/letters/figures", query_string={"period": "all"}))
+    week = client_request.get("send_log.figures", **{"period": "7"}).source
+    ever = client_request.get("send_log.figures", **{"period": "all"}).source
 
     assert stat(week, "letters written") == "2"
     assert stat(ever, "letters written") == "7"
 
 
 def test_figures_confirmation_rate_is_confirmed_letters_of_those_that_needed_confirming(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     campaign = create_campaign(db_session)
     asked = utcnow() - timedelta(hours=2)
@@ -931,13 +947,13 @@ def test_figures_confirmation_rate_is_confirmed_letters_of_those_that_needed_con
     add_letters(db_session, campaign, 4)
     login_as(UserRole.STAFF)
 
-    page = text_of(client.get("/admin/letters/figures"))
+    page = client_request.get("send_log.figures").source
 
     assert stat(page, "confirmed by the supporter (3 of 4 asked)") == "75%"
 
 
 def test_figures_count_current_mps_reached_out_of_all_current_mps(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     cache_mp(db_session)
     cache_mp(db_session, id=4212, constituency_id=4001, constituency_name="Ealing", postcode=None)
@@ -955,18 +971,18 @@ def test_figures_count_current_mps_reached_out_of_all_current_mps(
     add_letters(db_session, campaign, 1, status=LetterStatus.FAILED, mp_id=4212)
     login_as(UserRole.STAFF)
 
-    page = text_of(client.get("/admin/letters/figures"))
+    page = client_request.get("send_log.figures").source
 
     assert re.search(r'stat__value">1<small> / 2</small>', page)
 
 
 def test_figures_chart_is_inline_svg_drawn_by_pygal_without_scripts(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     add_letters(db_session, create_campaign(db_session), 3)
     login_as(UserRole.STAFF)
 
-    page = text_of(client.get("/admin/letters/figures"))
+    page = client_request.get("send_log.figures").source
 
     chart = page.split('class="chart__svg"')[1].split("</figure>")[0]
     assert "<svg" in chart
@@ -975,7 +991,7 @@ def test_figures_chart_is_inline_svg_drawn_by_pygal_without_scripts(
 
 
 def test_figures_rank_constituencies_by_letters_written(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     campaign = create_campaign(db_session)
     add_letters(db_session, campaign, 1, constituency_name="Ealing")
@@ -983,7 +999,7 @@ def test_figures_rank_constituencies_by_letters_written(
     add_letters(db_session, campaign, 2, constituency_name="Aberdeen")
     login_as(UserRole.STAFF)
 
-    page = text_of(client.get("/admin/letters/figures"))
+    page = client_request.get("send_log.figures").source
 
     table = page.split('id="constituencies-title"')[1].split("</table>")[0]
     ranked = re.findall(
@@ -993,14 +1009,14 @@ def test_figures_rank_constituencies_by_letters_written(
 
 
 def test_figures_count_letters_by_the_mps_party(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     campaign = create_campaign(db_session)
     add_letters(db_session, campaign, 2, mp_party="Labour")
     add_letters(db_session, campaign, 1, mp_party="Green Party")
     login_as(UserRole.STAFF)
 
-    page = text_of(client.get("/admin/letters/figures"))
+    page = client_request.get("send_log.figures").source
 
     table = page.split('id="parties-title"')[1].split("</table>")[0]
     parties = re.findall(r'</span>([^<]+)</th>.*?<td class="numeric">(\d+)</td>', table, re.S)
@@ -1008,7 +1024,7 @@ def test_figures_count_letters_by_the_mps_party(
 
 
 def test_mps_page_lists_only_mps_not_yet_written_to_when_asked(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     cache_mp(db_session)
     cache_mp(
@@ -1022,8 +1038,8 @@ def test_mps_page_lists_only_mps_not_yet_written_to_when_asked(
     add_letters(db_session, create_campaign(db_session), 2, status=LetterStatus.SENT)
     login_as(UserRole.STAFF)
 
-    everyone = text_of(client.get("/admin/letters/mps"))
-    unwritten = text_of(client.get("/admin/letters/mps", query_string={"not_written": "1"}))
+    everyone = client_request.get("send_log.list_mps").source
+    unwritten = client_request.get("send_log.list_mps", **{"not_written": "1"}).source
 
     assert "Ms Diane Abbott" in everyone and "Mr Andy Slaughter" in everyone
     assert "Ms Diane Abbott" not in unwritten and "Mr Andy Slaughter" in unwritten
@@ -1031,7 +1047,7 @@ def test_mps_page_lists_only_mps_not_yet_written_to_when_asked(
 
 
 def test_mps_page_puts_the_most_written_to_first_when_sorted_by_letters(
-    client: FlaskClient, db_session: Session, login_as: LoginAs
+    client_request: ClientRequest, client: FlaskClient, db_session: Session, login_as: LoginAs
 ) -> None:
     cache_mp(db_session)
     cache_mp(
@@ -1045,8 +1061,26 @@ def test_mps_page_puts_the_most_written_to_first_when_sorted_by_letters(
     add_letters(db_session, create_campaign(db_session), 2, status=LetterStatus.SENT)
     login_as(UserRole.STAFF)
 
-    by_letters = text_of(client.get("/admin/letters/mps", query_string={"sort": "letters"}))
-    by_seat = text_of(client.get("/admin/letters/mps"))
+    by_letters = client_request.get("send_log.list_mps", **{"sort": "letters"}).source
+    by_seat = client_request.get("send_log.list_mps").source
 
     assert by_letters.index("Ms Diane Abbott") < by_letters.index("Mr Andy Slaughter")
     assert by_seat.index("Mr Andy Slaughter") < by_seat.index("Ms Diane Abbott")
+
+
+def test_send_log_links_each_filter_problem_to_its_field_when_a_date_is_unreadable(
+    client_request: ClientRequest, login_as: LoginAs
+) -> None:
+    login_as(UserRole.STAFF)
+
+    page = client_request.get("send_log.list_letters", **{"from": "soon"})
+
+    assert page.title == "Error: Send log"
+    assert page.errors == (
+        "There is a problem with the filter Enter the start date as a real date, like 2026-11-25."
+    )
+    link = page.soup.select_one(".error-summary a")
+    assert link is not None and link["href"] == "#filter-from"
+    assert page.text("#filter-from-error") == (
+        "Error: Enter the start date as a real date, like 2026-11-25."
+    )

@@ -6,25 +6,18 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bs4 import BeautifulSoup
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mp_mailer.models import User, UserRole
-from tests.conftest import csrf_token_from
 from tests.factories import TEST_PASSWORD, create_user
+from tests.pages import ClientRequest, Page, log_in
 
 
 @pytest.fixture
 def admin(login_as: Callable[..., User]) -> User:
     return login_as(UserRole.ADMIN)
-
-
-def text_of(response: Any, selector: str) -> str:
-    element = BeautifulSoup(response.data, "html.parser").select_one(selector)
-    return " ".join(element.get_text(" ").split()) if element else ""
 
 
 def stored_user(db_session: Session, email: str) -> User:
@@ -38,35 +31,40 @@ def new_user_form(**overrides: str) -> dict[str, str]:
     return values
 
 
-def post_on_list(post_form: Any, url: str, data: dict[str, str] | None = None) -> Any:
-    return post_form(url, data or {}, page_url="/admin/users/", follow_redirects=True)
-
-
-def log_in(client: FlaskClient, email: str, password: str) -> Any:
-    token = csrf_token_from(client.get("/login").data)
-    return client.post("/login", data={"csrf_token": token, "email": email, "password": password})
+def post_on_list(
+    client_request: ClientRequest, endpoint: str, data: dict[str, str] | None = None, **values: Any
+) -> Page:
+    """Press a button on the user list, and read the list it returns to."""
+    return client_request.post(
+        endpoint,
+        _data=data or {},
+        _page=client_request.url("users.list_users"),
+        _expected_status=200,
+        _follow_redirects=True,
+        **values,
+    )
 
 
 def test_user_list_shows_every_user_with_role_and_state(
-    client: FlaskClient, admin: User, db_session: Session
+    client_request: ClientRequest, admin: User, db_session: Session
 ) -> None:
     create_user(db_session, email="cam@example.org", role=UserRole.CAMPAIGNER)
     create_user(db_session, email="old@example.org", is_active=False)
 
-    response = client.get("/admin/users/")
+    page = client_request.get("users.list_users", _expected_title="Users")
 
-    rows = text_of(response, "tbody")
+    rows = page.text("tbody")
     assert "admin@example.org You Admin Active" in rows
     assert "cam@example.org" in rows and "Active" in rows
     assert "old@example.org" in rows and "Disabled" in rows
 
 
 def test_adding_a_user_lets_them_log_in_with_their_role(
-    app: Flask, admin: User, post_form: Any, db_session: Session
+    app: Flask, admin: User, client_request: ClientRequest, db_session: Session
 ) -> None:
-    response = post_form("/admin/users/new", new_user_form())
+    page = client_request.post("users.new_user", _data=new_user_form())
 
-    assert response.headers["Location"] == "/admin/users/"
+    assert page.location == client_request.url("users.list_users")
     user = stored_user(db_session, "new@example.org")
     assert user.role == UserRole.CAMPAIGNER
     assert user.password_hash.startswith("scrypt:")
@@ -74,101 +72,133 @@ def test_adding_a_user_lets_them_log_in_with_their_role(
 
 
 def test_adding_a_user_is_refused_when_the_password_is_short(
-    admin: User, post_form: Any, db_session: Session
+    admin: User, client_request: ClientRequest, db_session: Session
 ) -> None:
-    response = post_form("/admin/users/new", new_user_form(password="short pass"))
+    page = client_request.post(
+        "users.new_user", _data=new_user_form(password="short pass"), _expected_status=200
+    )
 
-    assert "The password must be 12 to 200 characters." in text_of(response, ".error-summary")
+    assert "The password must be 12 to 200 characters." in page.errors
     assert db_session.scalars(select(User).where(User.email == "new@example.org")).all() == []
 
 
 def test_adding_a_user_is_refused_when_the_email_is_taken(
-    admin: User, post_form: Any, db_session: Session
+    admin: User, client_request: ClientRequest, db_session: Session
 ) -> None:
     create_user(db_session, email="new@example.org")
 
-    response = post_form("/admin/users/new", new_user_form(email="New@Example.org"))
-
-    assert "There is already a user with the email new@example.org." in text_of(
-        response, ".error-summary"
+    page = client_request.post(
+        "users.new_user", _data=new_user_form(email="New@Example.org"), _expected_status=200
     )
 
-
-def test_adding_a_user_is_refused_when_no_role_is_chosen(admin: User, post_form: Any) -> None:
-    response = post_form("/admin/users/new", new_user_form(role=""))
-
-    assert "Choose what they can do." in text_of(response, ".error-summary")
+    assert "There is already a user with the email new@example.org." in page.errors
 
 
-def test_admin_changes_another_users_role(admin: User, post_form: Any, db_session: Session) -> None:
+def test_adding_a_user_is_refused_when_no_role_is_chosen(
+    admin: User, client_request: ClientRequest
+) -> None:
+    page = client_request.post("users.new_user", _data=new_user_form(role=""), _expected_status=200)
+
+    assert "Choose what they can do." in page.errors
+
+
+def test_admin_changes_another_users_role(
+    admin: User, client_request: ClientRequest, db_session: Session
+) -> None:
     other = create_user(db_session, email="cam@example.org", role=UserRole.CAMPAIGNER)
 
-    response = post_on_list(
-        post_form, f"/admin/users/{other.id}/role", {f"user-{other.id}-role": "staff"}
+    page = post_on_list(
+        client_request,
+        "users.change_user_role",
+        {f"user-{other.id}-role": "staff"},
+        user_id=other.id,
     )
 
     assert stored_user(db_session, "cam@example.org").role == UserRole.STAFF
-    assert "cam@example.org is now staff." in text_of(response, ".flash-messages")
+    assert "cam@example.org is now staff." in page.flash
 
 
 def test_admin_cannot_change_their_own_role(
-    admin: User, post_form: Any, db_session: Session
+    admin: User, client_request: ClientRequest, db_session: Session
 ) -> None:
-    response = post_on_list(
-        post_form, f"/admin/users/{admin.id}/role", {f"user-{admin.id}-role": "staff"}
+    page = post_on_list(
+        client_request,
+        "users.change_user_role",
+        {f"user-{admin.id}-role": "staff"},
+        user_id=admin.id,
     )
 
     assert stored_user(db_session, admin.email).role == UserRole.ADMIN
-    assert "You can't change your own role" in text_of(response, ".flash-messages")
+    assert "You can't change your own role" in page.flash
 
 
-def test_admin_cannot_disable_themself(admin: User, post_form: Any, db_session: Session) -> None:
-    response = post_on_list(post_form, f"/admin/users/{admin.id}/disable")
+def test_admin_cannot_disable_themself(
+    admin: User, client_request: ClientRequest, db_session: Session
+) -> None:
+    page = post_on_list(client_request, "users.disable_user", user_id=admin.id)
 
     assert stored_user(db_session, admin.email).is_active is True
-    assert "You can't disable your own account" in text_of(response, ".flash-messages")
+    assert "You can't disable your own account" in page.flash
 
 
 def test_disabled_user_cannot_log_in(
-    app: Flask, admin: User, post_form: Any, db_session: Session
+    app: Flask, admin: User, client_request: ClientRequest, db_session: Session
 ) -> None:
     other = create_user(db_session, email="cam@example.org", role=UserRole.CAMPAIGNER)
 
-    post_on_list(post_form, f"/admin/users/{other.id}/disable")
+    post_on_list(client_request, "users.disable_user", user_id=other.id)
 
     assert stored_user(db_session, "cam@example.org").is_active is False
     assert log_in(app.test_client(), "cam@example.org", TEST_PASSWORD).status_code == 200
 
 
 def test_disabled_user_is_logged_out_at_their_next_request(
-    app: Flask, admin: User, post_form: Any, db_session: Session
+    app: Flask, admin: User, client_request: ClientRequest, db_session: Session
 ) -> None:
     other = create_user(db_session, email="cam@example.org", role=UserRole.CAMPAIGNER)
-    their_browser = app.test_client()
-    log_in(their_browser, "cam@example.org", TEST_PASSWORD)
-    assert their_browser.get("/admin/campaigns/").status_code == 200
+    their_browser = ClientRequest(app, app.test_client())
+    log_in(their_browser.client, "cam@example.org", TEST_PASSWORD)
+    their_browser.get("campaigns.list_campaigns", _expected_status=200)
 
-    post_on_list(post_form, f"/admin/users/{other.id}/disable")
+    post_on_list(client_request, "users.disable_user", user_id=other.id)
 
-    response = their_browser.get("/admin/campaigns/")
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith("/login")
+    page = their_browser.get("campaigns.list_campaigns", _expected_status=302)
+    assert page.location is not None
+    assert page.location.startswith(client_request.url("auth.login"))
 
 
 def test_enabling_a_disabled_user_lets_them_log_in_again(
-    app: Flask, admin: User, post_form: Any, db_session: Session
+    app: Flask, admin: User, client_request: ClientRequest, db_session: Session
 ) -> None:
     other = create_user(db_session, email="cam@example.org", is_active=False)
 
-    response = post_on_list(post_form, f"/admin/users/{other.id}/enable")
+    page = post_on_list(client_request, "users.enable_user", user_id=other.id)
 
-    assert "cam@example.org can log in again." in text_of(response, ".flash-messages")
+    assert "cam@example.org can log in again." in page.flash
     assert log_in(app.test_client(), "cam@example.org", TEST_PASSWORD).status_code == 302
 
 
-def test_changing_the_role_of_an_unknown_user_is_not_found(admin: User, post_form: Any) -> None:
-    response = post_form(
-        "/admin/users/999/role", {"user-999-role": "staff"}, page_url="/admin/users/"
+def test_changing_the_role_of_an_unknown_user_is_not_found(
+    admin: User, client_request: ClientRequest
+) -> None:
+    page = client_request.post(
+        "users.change_user_role",
+        _data={"user-999-role": "staff"},
+        _page=client_request.url("users.list_users"),
+        _expected_status=404,
+        user_id=999,
     )
 
-    assert response.status_code == 404
+    assert page.response.status_code == 404
+
+
+def test_new_user_page_shows_what_each_role_may_do(
+    admin: User, client_request: ClientRequest
+) -> None:
+    page = client_request.get("users.new_user", _expected_title="Add a user")
+
+    assert [page.text(f"#role-{n}-hint") for n in range(3)] == [
+        "Creates and edits campaigns and their letters.",
+        "Reads the send log of letters.",
+        "Does everything, including managing users.",
+    ]

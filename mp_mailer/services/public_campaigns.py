@@ -1,4 +1,4 @@
-"""Campaigns as supporters see them: finding the live one, and its public figures."""
+"""Campaigns as supporters see them: the one at an address, and its introduction as safe HTML."""
 
 from __future__ import annotations
 
