@@ -23,7 +23,7 @@ from mp_mailer.clients.smtp_relay import (
     SmtpTemporaryError,
 )
 from mp_mailer.db import utcnow
-from mp_mailer.letter_rendering import (
+from mp_mailer.email_messages import (
     LetterEnvelope,
     Supporter,
     build_letter_message,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from mp_mailer.db import utcnow
-from mp_mailer.letter_rendering import new_message_id
+from mp_mailer.email_messages import new_message_id
 from mp_mailer.models import (
     CachedConstituency,
     CachedMember,

@@ -14,7 +14,7 @@ from flask import Flask
 
 from mp_mailer import create_app
 from mp_mailer.config import ConfigError, load_config
-from mp_mailer.letter_rendering import LetterEnvelope, Supporter, build_letter_message
+from mp_mailer.email_messages import LetterEnvelope, Supporter, build_letter_message
 from mp_mailer.startup import configure_logging
 
 SECRET_KEY = "config-test-secret-0123456789"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mp_mailer.clients.smtp_relay import SmtpRelay, SmtpSettings
-from mp_mailer.letter_rendering import (
+from mp_mailer.email_messages import (
     LetterEnvelope,
     Supporter,
     build_letter_message,

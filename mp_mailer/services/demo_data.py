@@ -16,15 +16,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from mp_mailer.db import transaction
-from mp_mailer.letter_rendering import (
-    LetterEnvelope,
-    RecipientDetails,
-    Supporter,
-    build_letter_message,
-    letter_text,
-    render_template,
-    template_context,
-)
+from mp_mailer.email_messages import LetterEnvelope, Supporter, build_letter_message, letter_text
+from mp_mailer.letter_templates import RecipientDetails, render_template, template_context
 from mp_mailer.models import (
     AttemptOutcome,
     CachedConstituency,

@@ -9,13 +9,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 
 from mp_mailer.clients.smtp_relay import SmtpRelay, SmtpRelayError
+from mp_mailer.email_messages import LetterEnvelope, Supporter, build_letter_message, new_message_id
 from mp_mailer.errors import DomainError
-from mp_mailer.letter_rendering import (
-    LetterEnvelope,
-    Supporter,
-    build_letter_message,
-    new_message_id,
-)
 from mp_mailer.models import Campaign, LetterTemplate
 from mp_mailer.services.letters import prefill_letter
 from mp_mailer.services.mp_lookup import MpDetails
@@ -29,7 +24,7 @@ SAMPLE_SUPPORTER = Supporter(
     address="1 Sample Street\nLondon",
     postcode="SW1A 1AA",
 )
-# For previews of text not saved yet: the MP in letter_rendering's sample context.
+# For previews of text not saved yet: the MP in letter_templates's sample context.
 SAMPLE_MP = MpDetails(
     id=0,
     name="Ms Diane Abbott",

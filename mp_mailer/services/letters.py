@@ -13,13 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mp_mailer.db import transaction
-from mp_mailer.letter_rendering import (
-    RecipientDetails,
-    Supporter,
-    new_message_id,
-    render_template,
-    template_context,
-)
+from mp_mailer.email_messages import Supporter, new_message_id
+from mp_mailer.letter_templates import RecipientDetails, render_template, template_context
 from mp_mailer.models import Campaign, Letter, LetterEvent, LetterStatus, LetterTemplate
 from mp_mailer.services.mp_lookup import MpDetails
 from mp_mailer.services.outbox import queue_confirmed

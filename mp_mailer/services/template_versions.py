@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.db import transaction
 from mp_mailer.errors import DomainError
-from mp_mailer.letter_rendering import TemplateProblem, check_template
+from mp_mailer.letter_templates import TemplateProblem, check_template
 from mp_mailer.models import Campaign, Letter, LetterTemplate
 from mp_mailer.services.letters import current_template
 

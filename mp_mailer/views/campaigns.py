@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from markupsafe import Markup
 
+from mp_mailer.email_messages import sign_off
 from mp_mailer.extensions import limiter
 from mp_mailer.forms import (
     STATUS_LABELS,
@@ -26,7 +27,7 @@ from mp_mailer.forms import (
     TemplateForm,
     TestSendForm,
 )
-from mp_mailer.letter_rendering import TEMPLATE_VARIABLES, TemplateProblem, sign_off
+from mp_mailer.letter_templates import TEMPLATE_VARIABLES, TemplateProblem
 from mp_mailer.models import Campaign, CampaignStatus, CampaignTarget, LetterTemplate, UserRole
 from mp_mailer.permissions import role_required
 from mp_mailer.services import campaign_settings as settings

@@ -43,7 +43,7 @@ def render_error(code: int) -> ResponseReturnValue:
 
 
 def _expired_form(error: CSRFError) -> ResponseReturnValue:
-    if request.endpoint == "supporter.write_letter":
+    if request.endpoint == "supporter.submit_letter":
         from mp_mailer.views.supporter import render_expired_letter_form
 
         return render_expired_letter_form(request.view_args or {})

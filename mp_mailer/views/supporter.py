@@ -10,9 +10,10 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from markupsafe import Markup
 
+from mp_mailer.email_messages import Supporter
 from mp_mailer.extensions import limiter
 from mp_mailer.forms import ConfirmForm, LetterForm, PostcodeForm
-from mp_mailer.letter_rendering import Supporter, TemplateProblem
+from mp_mailer.letter_templates import TemplateProblem
 from mp_mailer.models import Campaign, LetterStatus
 from mp_mailer.services.letters import (
     ConfirmationOutcome,
@@ -102,38 +103,43 @@ def render_campaign_page(campaign: Campaign, form: PostcodeForm, outside_uk: boo
     )
 
 
-@blueprint.route("/c/<slug>/letter", methods=["GET", "POST"])
-@limiter.limit("10 per hour; 3 per minute", methods=["POST"])
+@blueprint.get("/c/<slug>/letter")
 def write_letter(slug: str) -> ResponseReturnValue:
     campaign = _campaign(slug)
+    if not campaign.accepts_letters:
+        return redirect(url_for("supporter.campaign_page", slug=campaign.slug))
     form = LetterForm()
-    if request.method == "GET":
-        if not campaign.accepts_letters:
-            return redirect(url_for("supporter.campaign_page", slug=campaign.slug))
-        form.postcode.data = request.args.get("postcode", "")
+    form.postcode.data = request.args.get("postcode", "")
+    mp_or_page = _mp_or_postcode_page(campaign, form.postcode.data)
+    if not isinstance(mp_or_page, MpDetails):
+        return mp_or_page
     try:
-        mp = _find_mp(form.postcode.data or "")
-    except LookupProblem as e:
-        postcode_form = PostcodeForm(formdata=None, postcode=form.postcode.data)
-        postcode_form.postcode.errors = [e.message]
-        return render_campaign_page(campaign, postcode_form, isinstance(e, NoWestminsterMp))
-    if request.method == "GET":
-        try:
-            form.subject.data, form.body.data = prefill_letter(
-                current_template(db_session(), campaign.id),
-                campaign,
-                mp,
-                public_campaign_url(campaign),
-                now(),
-            )
-        except (LetterRefused, TemplateProblem):
-            abort(503)
-    elif form.validate_on_submit():
+        form.subject.data, form.body.data = prefill_letter(
+            current_template(db_session(), campaign.id),
+            campaign,
+            mp_or_page,
+            public_campaign_url(campaign),
+            now(),
+        )
+    except (LetterRefused, TemplateProblem):
+        abort(503)
+    return render_letter_page(campaign, form, mp_or_page)
+
+
+@blueprint.post("/c/<slug>/letter")
+@limiter.limit("10 per hour; 3 per minute")
+def submit_letter(slug: str) -> ResponseReturnValue:
+    campaign = _campaign(slug)
+    form = LetterForm()
+    mp_or_page = _mp_or_postcode_page(campaign, form.postcode.data or "")
+    if not isinstance(mp_or_page, MpDetails):
+        return mp_or_page
+    if form.validate_on_submit():
         try:
             accepted = accept_letter(
                 db_session(),
                 campaign,
-                mp,
+                mp_or_page,
                 _draft_from(form),
                 require_confirmation=app_config().require_confirmation,
                 message_id_domain=app_config().mail_from_address.domain,
@@ -145,7 +151,17 @@ def write_letter(slug: str) -> ResponseReturnValue:
             if accepted.status == LetterStatus.AWAITING_CONFIRMATION:
                 return redirect(url_for("supporter.check_inbox", slug=campaign.slug))
             return redirect(url_for("supporter.thank_you", slug=campaign.slug))
-    return render_letter_page(campaign, form, mp)
+    return render_letter_page(campaign, form, mp_or_page)
+
+
+def _mp_or_postcode_page(campaign: Campaign, postcode: str) -> MpDetails | str:
+    """The MP for the postcode, or the campaign page saying why there is none to write to."""
+    try:
+        return _find_mp(postcode)
+    except LookupProblem as e:
+        postcode_form = PostcodeForm(formdata=None, postcode=postcode)
+        postcode_form.postcode.errors = [e.message]
+        return render_campaign_page(campaign, postcode_form, isinstance(e, NoWestminsterMp))
 
 
 def render_letter_page(

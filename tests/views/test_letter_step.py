@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mp_mailer.letter_rendering import LetterEnvelope, Supporter, build_letter_message
+from mp_mailer.email_messages import LetterEnvelope, Supporter, build_letter_message
 from mp_mailer.models import Letter
 from tests.views.test_supporter_journey import LETTER_URL, supporter_details, write_letter
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from mp_mailer.db import utcnow
-from mp_mailer.letter_rendering import new_message_id
+from mp_mailer.email_messages import new_message_id
 from mp_mailer.models import (
     Campaign,
     ExportRecord,

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from mp_mailer.letter_rendering import (
+from mp_mailer.letter_templates import (
     MAX_RENDERED_LENGTH,
     SAMPLE_CONTEXT,
     TemplateProblem,
