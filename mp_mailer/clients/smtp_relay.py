@@ -9,7 +9,7 @@ import logging
 import smtplib
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -79,6 +79,11 @@ class SmtpTemporaryError(SmtpRelayError):
     """Worth retrying later: the relay was unreachable, timed out, dropped us or replied 4xx."""
 
 
+class SmtpRelayUnavailable(SmtpTemporaryError):
+    """The relay could not be reached or would not start a session with us (refused, DNS,
+    timeout, TLS, a 4xx/5xx greeting or EHLO): its fault, not the message's."""
+
+
 class SmtpPermanentError(SmtpRelayError):
     """Retrying this message will not help: the relay replied 5xx to MAIL, RCPT or DATA."""
 
@@ -112,6 +117,8 @@ class SmtpRelay:
     not connect; the first send() does, so a relay outage surfaces as a classified send error.
 
     Error rules (every error chains the original with `raise ... from`):
+    - SmtpRelayUnavailable (a SmtpTemporaryError): any failure before MAIL (connecting, TLS,
+      greeting, EHLO, a 4xx to AUTH); the relay is unavailable, the message is not at fault.
     - SmtpTemporaryError: connection refused, DNS failure, timeout, disconnection, TLS handshake
       or certificate failure, STARTTLS not offered, any 4xx reply at any stage, a 5xx reply before
       MAIL (greeting, EHLO, STARTTLS: the relay's fault, not the letter's), unexpected reply codes.
@@ -159,13 +166,17 @@ class SmtpRelay:
         finally:
             smtp.close()
 
-    def send(self, message: EmailMessage) -> SmtpReply:
+    def send(
+        self, message: EmailMessage, envelope_recipients: Sequence[str] | None = None
+    ) -> SmtpReply:
         """Send `message` to its To, Cc and Bcc addresses, from its Sender (else From) address.
 
+        `envelope_recipients`, when given, replaces those addresses in the SMTP envelope, so one
+        message can go to each recipient in its own transaction (the headers are unchanged).
         Bcc is not transmitted. Raises SmtpTemporaryError or SmtpPermanentError (see the class
         docstring), and ValueError if the message has no single sender or no recipient.
         """
-        envelope = _envelope_of(message)
+        envelope = _envelope_of(message, envelope_recipients)
         message_id = str(message.get("Message-ID", ""))
         started = time.monotonic()
         try:
@@ -292,11 +303,13 @@ class SmtpRelay:
             smtp.close()
 
 
-def _envelope_of(message: EmailMessage) -> _Envelope:
+def _envelope_of(message: EmailMessage, recipients_given: Sequence[str] | None) -> _Envelope:
     senders = _addresses(message, "Sender") or _addresses(message, "From")
     if len(senders) != 1:
         raise ValueError("message needs exactly one Sender or From address")
-    recipients = tuple(dict.fromkeys(_addresses(message, "To", "Cc", "Bcc")))
+    if recipients_given is None:
+        recipients_given = _addresses(message, "To", "Cc", "Bcc")
+    recipients = tuple(dict.fromkeys(address for address in recipients_given if address))
     if not recipients:
         raise ValueError("message has no To, Cc or Bcc address")
     return _Envelope(senders[0], recipients)
@@ -355,7 +368,12 @@ def _error_for(code: int, reply: str, stage: str) -> SmtpRelayError:
             return SmtpAuthenticationError(reply, code)
         if stage in ("mail", "rcpt", "data"):
             return SmtpPermanentError(reply, code)
-    return SmtpTemporaryError(reply, code)
+    return _temporary_error_class(stage)(reply, code)
+
+
+def _temporary_error_class(stage: str) -> type[SmtpTemporaryError]:
+    # Before MAIL, a failure says nothing about the message: the relay is unavailable to us.
+    return SmtpRelayUnavailable if stage in ("connect", "auth") else SmtpTemporaryError
 
 
 def _text(reply: bytes | str) -> str:
@@ -372,14 +390,14 @@ def _translated_errors(stage: str) -> Iterator[None]:
     except smtplib.SMTPResponseException as error:
         raise _error_for(error.smtp_code, _text(error.smtp_error), stage) from error
     except smtplib.SMTPServerDisconnected as error:
-        raise SmtpTemporaryError(f"relay disconnected: {error}") from error
+        raise _temporary_error_class(stage)(f"relay disconnected: {error}") from error
     except smtplib.SMTPException as error:
         # No reply code: STARTTLS or AUTH not offered, or no AUTH mechanism in common.
         if stage == "auth":
             raise SmtpAuthenticationError(str(error)) from error
-        raise SmtpTemporaryError(str(error)) from error
+        raise _temporary_error_class(stage)(str(error)) from error
     except ssl.SSLError as error:
-        raise SmtpTemporaryError(f"TLS failure: {error}") from error
+        raise _temporary_error_class(stage)(f"TLS failure: {error}") from error
     except OSError as error:
         # ConnectionRefusedError, TimeoutError, socket.gaierror, resets...
-        raise SmtpTemporaryError(f"{type(error).__name__}: {error}") from error
+        raise _temporary_error_class(stage)(f"{type(error).__name__}: {error}") from error

@@ -19,7 +19,7 @@ from pygal.style import Style
 from sqlalchemy import ColumnElement, Date, Select, case, func, or_, select, tuple_
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from mp_mailer.db import transaction
+from mp_mailer.db import transaction, utcnow
 from mp_mailer.models import (
     CachedConstituency,
     CachedMember,
@@ -437,7 +437,14 @@ def get_letter_detail(session: Session, letter_id: int) -> LetterDetail:
         letter=letter,
         sent_message=parse_sent_message(letter.sent_message),
         can_retry=letter.status in RETRYABLE_STATUSES,
-        can_cancel=letter.status in CANCELLABLE_STATUSES,
+        can_cancel=letter.status in CANCELLABLE_STATUSES or _abandoned(letter, utcnow()),
+    )
+
+
+def _abandoned(letter: Letter, now: datetime) -> bool:
+    """Sending, but its worker's lease has run out: staff may cancel it (see outbox.cancel_unsent)."""
+    return letter.status == LetterStatus.SENDING and (
+        letter.lease_until is None or letter.lease_until < now
     )
 
 
@@ -770,6 +777,8 @@ _SERIES_OF_STATUS = {
     LetterStatus.SENT: "sent",
     LetterStatus.FAILED: "failed",
     LetterStatus.CANCELLED: "cancelled",
+    # Never confirmed: as good as withdrawn, for the figures.
+    LetterStatus.EXPIRED: "cancelled",
     **dict.fromkeys(WAITING_STATUSES, "waiting"),
 }
 

@@ -50,9 +50,7 @@ def upgrade() -> None:
             type_=_enum(NEW_STATUSES, "letter_status"),
             existing_nullable=False,
         )
-        batch_op.alter_column(
-            "last_error", existing_type=sa.String(length=1000), type_=sa.Text()
-        )
+        batch_op.alter_column("last_error", existing_type=sa.String(length=1000), type_=sa.Text())
     with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
         batch_op.alter_column(
             "kind",
@@ -60,9 +58,7 @@ def upgrade() -> None:
             type_=_enum(NEW_KINDS, "email_kind"),
             existing_nullable=False,
         )
-        batch_op.alter_column(
-            "smtp_reply", existing_type=sa.String(length=1000), type_=sa.Text()
-        )
+        batch_op.alter_column("smtp_reply", existing_type=sa.String(length=1000), type_=sa.Text())
     with op.batch_alter_table("letter_events", schema=None) as batch_op:
         batch_op.alter_column(
             "note", existing_type=sa.String(length=500), type_=sa.Text(), existing_nullable=False
@@ -81,9 +77,7 @@ def downgrade() -> None:
             "note", existing_type=sa.Text(), type_=sa.String(length=500), existing_nullable=False
         )
     with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
-        batch_op.alter_column(
-            "smtp_reply", existing_type=sa.Text(), type_=sa.String(length=1000)
-        )
+        batch_op.alter_column("smtp_reply", existing_type=sa.Text(), type_=sa.String(length=1000))
         batch_op.alter_column(
             "kind",
             existing_type=_enum(NEW_KINDS, "email_kind"),
