@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,7 +14,7 @@ from mp_mailer.cli import worker_settings
 from mp_mailer.clients.smtp_relay import SmtpRelay, SmtpSettings
 from mp_mailer.models import AttemptOutcome, DeliveryAttempt, Letter, LetterStatus
 from mp_mailer.services import outbox
-from mp_mailer.worker import run_worker
+from mp_mailer.worker import RelayUnavailable, run_worker
 from tests.conftest import Clock
 from tests.factories import create_letter
 from tests.smtp_server import SmtpTestServer, make_self_signed_tls
@@ -76,7 +77,8 @@ def test_worker_delivers_once_when_the_relay_is_down_then_back(
 ) -> None:
     letter = create_letter(db_session)
     smtp_server.stop()
-    deliver()
+    with pytest.raises(RelayUnavailable):
+        deliver()
     smtp_server.restart()
 
     clock.advance(hours=2)
@@ -87,18 +89,21 @@ def test_worker_delivers_once_when_the_relay_is_down_then_back(
     assert reloaded(db_session, letter).status == LetterStatus.SENT
 
 
-def test_worker_waits_with_backoff_when_the_relay_is_down(
+def test_worker_spends_none_of_a_letters_attempts_when_the_relay_is_down(
     db_session: Session, smtp_server: SmtpTestServer, deliver: Any
 ) -> None:
     letter = create_letter(db_session)
+    due_at = letter.next_attempt_at
     smtp_server.stop()
 
-    deliver()
+    with pytest.raises(RelayUnavailable):
+        deliver()
 
     stored = reloaded(db_session, letter)
-    assert stored.status == LetterStatus.RETRYING
-    assert stored.attempt_count == 1
-    assert stored.next_attempt_at is not None and stored.next_attempt_at > stored.created_at
+    assert stored.status == LetterStatus.QUEUED
+    assert stored.attempt_count == 0
+    assert stored.next_attempt_at == due_at
+    assert attempts(db_session, letter) == []
 
 
 def test_worker_does_not_retry_before_the_backoff_has_passed(
@@ -147,33 +152,53 @@ def test_worker_fails_a_letter_the_relay_refuses_permanently(
     ]
 
 
-def test_worker_fails_a_letter_once_its_attempts_are_used_up(
+def test_worker_fails_a_letter_once_its_retry_window_has_passed(
     app: Any, db_session: Session, smtp_server: SmtpTestServer, deliver: Any, clock: Clock
 ) -> None:
     letter = create_letter(db_session)
-    max_attempts = app.extensions["mp_mailer.config"].max_delivery_attempts
-    smtp_server.fail_next(451, "4.3.0 Try again later", times=max_attempts)
+    window_hours = app.extensions["mp_mailer.config"].delivery_retry_window_hours
+    smtp_server.fail_next(451, "4.3.0 Try again later", times=1000)
 
-    for _ in range(max_attempts):
+    tries = 0
+    while reloaded(db_session, letter).status != LetterStatus.FAILED and tries < 200:
         deliver()
-        clock.advance(hours=2)
+        tries += 1
+        clock.advance(hours=1)
 
     stored = reloaded(db_session, letter)
     assert stored.status == LetterStatus.FAILED
-    assert stored.attempt_count == max_attempts
+    assert stored.attempt_count == tries
+    # One try an hour (the backoff's cap) from the first refusal to the window's end, inclusive.
+    assert tries == window_hours + 1
     assert smtp_server.messages == []
+
+
+def test_worker_keeps_retrying_a_letter_while_within_its_retry_window(
+    app: Any, db_session: Session, smtp_server: SmtpTestServer, deliver: Any, clock: Clock
+) -> None:
+    letter = create_letter(db_session)
+    window_hours = app.extensions["mp_mailer.config"].delivery_retry_window_hours
+    smtp_server.fail_next(451, "4.3.0 Try again later", times=window_hours)
+
+    for _ in range(window_hours + 1):
+        deliver()
+        clock.advance(hours=1)
+
+    stored = reloaded(db_session, letter)
+    assert stored.status == LetterStatus.SENT
+    assert len(smtp_server.messages) == 1
 
 
 def test_worker_reclaims_a_letter_whose_worker_died_mid_send(
     db_session: Session, smtp_server: SmtpTestServer, deliver: Any, clock: Clock
 ) -> None:
     letter = create_letter(db_session)
-    [claimed] = outbox.claim_due_letters(db_session, clock(), outbox_lease())
+    claimed = outbox.claim_next_letter(db_session, clock(), outbox_lease(), "dead-worker")
 
     clock.advance(minutes=10)
     deliver()
 
-    assert claimed == letter.id
+    assert claimed is not None and claimed.letter_id == letter.id
     assert len(smtp_server.messages) == 1
     assert reloaded(db_session, letter).status == LetterStatus.SENT
 
@@ -182,7 +207,7 @@ def test_worker_leaves_a_letter_another_worker_is_sending(
     db_session: Session, smtp_server: SmtpTestServer, deliver: Any, clock: Clock
 ) -> None:
     letter = create_letter(db_session)
-    outbox.claim_due_letters(db_session, clock(), outbox_lease())
+    outbox.claim_next_letter(db_session, clock(), outbox_lease(), "other-worker")
 
     deliver()
 
@@ -193,11 +218,11 @@ def test_worker_leaves_a_letter_another_worker_is_sending(
 def test_claim_gives_a_letter_to_only_one_of_two_workers(db_session: Session, clock: Clock) -> None:
     create_letter(db_session)
 
-    first = outbox.claim_due_letters(db_session, clock(), outbox_lease())
-    second = outbox.claim_due_letters(db_session, clock(), outbox_lease())
+    first = outbox.claim_next_letter(db_session, clock(), outbox_lease(), "first")
+    second = outbox.claim_next_letter(db_session, clock(), outbox_lease(), "second")
 
-    assert len(first) == 1
-    assert second == []
+    assert first is not None
+    assert second is None
 
 
 def test_worker_keeps_letters_queued_when_the_relay_refuses_our_login(
@@ -216,16 +241,19 @@ def test_worker_keeps_letters_queued_when_the_relay_refuses_our_login(
             password="wrong-password",
         )
 
-        run_worker(
-            app.extensions["mp_mailer.session_factory"],
-            lambda: SmtpRelay(settings, ssl_context=client_tls),
-            worker_settings(app.extensions["mp_mailer.config"]),
-            once=True,
-            clock=clock,
-        )
+        with pytest.raises(RelayUnavailable, match="535"):
+            run_worker(
+                app.extensions["mp_mailer.session_factory"],
+                lambda: SmtpRelay(settings, ssl_context=client_tls),
+                worker_settings(app.extensions["mp_mailer.config"]),
+                once=True,
+                clock=clock,
+            )
 
-    assert reloaded(db_session, letter).status == LetterStatus.RETRYING
-    assert attempts(db_session, letter)[0].smtp_code == 535
+    stored = reloaded(db_session, letter)
+    assert stored.status == LetterStatus.QUEUED
+    assert stored.attempt_count == 0
+    assert attempts(db_session, letter) == []
 
 
 def outbox_lease() -> timedelta:
