@@ -159,6 +159,10 @@ class SmtpTestServer:
         current = len(self._controller.sessions) - 1 if self._controller is not None else 0
         return self._connections_before_current_run + current
 
+    @property
+    def running(self) -> bool:
+        return self._controller is not None
+
     def start(self) -> None:
         if self._controller is not None:
             raise RuntimeError("SMTP test server already running")
