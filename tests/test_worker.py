@@ -23,11 +23,12 @@ from mp_mailer.models import (
     Letter,
     LetterEvent,
     LetterStatus,
+    UserRole,
 )
 from mp_mailer.services import outbox
 from mp_mailer.worker import RelayUnavailable, run_worker
 from tests.conftest import Clock
-from tests.factories import create_campaign, create_letter
+from tests.factories import create_campaign, create_letter, create_user
 from tests.smtp_server import SmtpTestServer, make_self_signed_tls
 
 
@@ -574,11 +575,12 @@ def test_staff_can_cancel_a_sending_letter_once_its_lease_has_run_out(
     db_session: Session, clock: Clock
 ) -> None:
     letter = create_letter(db_session)
+    staff = create_user(db_session, role=UserRole.STAFF)
     outbox.claim_next_letter(db_session, clock(), outbox_lease(), "stopped-worker")
-    while_held = outbox.cancel_unsent(db_session, letter.id, clock(), actor_id=None)  # type: ignore[arg-type]
+    while_held = outbox.cancel_unsent(db_session, letter.id, clock(), staff.id)
 
     clock.advance(minutes=6)
-    after_lease = outbox.cancel_unsent(db_session, letter.id, clock(), actor_id=None)  # type: ignore[arg-type]
+    after_lease = outbox.cancel_unsent(db_session, letter.id, clock(), staff.id)
 
     assert while_held is False
     assert after_lease is True
