@@ -67,7 +67,8 @@ class UserRole(StrEnum):
 class EmailKind(StrEnum):
     CONFIRMATION = "confirmation"
     LETTER = "letter"
-    # The supporter's copy of a letter the MP has already accepted: its own SMTP transaction.
+    # The supporter's copy of a letter: recorded apart from the MP's, whose delivery it never
+    # decides; a temporary refusal is retried to the supporter alone.
     COPY = "copy"
 
 

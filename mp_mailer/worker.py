@@ -33,7 +33,7 @@ from mp_mailer.letter_rendering import (
     build_letter_message,
     build_plain_message,
 )
-from mp_mailer.models import EmailKind, Letter, LetterStatus
+from mp_mailer.models import AttemptOutcome, EmailKind, Letter, LetterStatus
 from mp_mailer.services import outbox
 from mp_mailer.services.letters import confirmation_url, make_confirmation_token
 
@@ -264,6 +264,7 @@ def _send_over_relay(
     message: EmailMessage,
     recipients: list[str],
     clock: Clock,
+    optional: list[str] | None = None,
 ) -> tuple[SmtpReply | SmtpRelayError, int] | None:
     """Send under a claim checked to be ours right before; None if it was not ours any more.
 
@@ -277,7 +278,9 @@ def _send_over_relay(
         return None
     started = time.monotonic()
     try:
-        reply: SmtpReply | SmtpRelayError = relay.send(message, recipients)
+        reply: SmtpReply | SmtpRelayError = relay.send(
+            message, recipients, optional_recipients=optional or ()
+        )
     except SmtpRelayError as e:
         if _relay_fault(e):
             outbox.release_claim(session, claim, clock(), "not attempted: relay unreachable")
@@ -293,7 +296,11 @@ def _send_letter(
     claim: outbox.Claim,
     clock: Clock,
 ) -> int:
-    """Send one claimed letter to the MP alone (the supporter's copy is a separate email)."""
+    """Send one claimed letter to the MP, and the supporter's copy with it if they asked.
+
+    The MP's acceptance alone decides the letter; a refused copy is recorded on its own and,
+    if the refusal is temporary, retried later to the supporter alone.
+    """
     letter = session.get_one(Letter, claim.letter_id, populate_existing=True)
     sent_on = clock().replace(microsecond=0)
     message = build_letter_message(
@@ -301,7 +308,10 @@ def _send_letter(
     )
     source = message.as_bytes(policy=SMTP).decode("utf-8")
     mp_recipient = settings.mail_redirect_to or letter.mp_email
-    outcome = _send_over_relay(session, relay, claim, message, [mp_recipient], clock)
+    copy_to = [letter.supporter_email] if letter.send_copy else []
+    outcome = _send_over_relay(
+        session, relay, claim, message, [mp_recipient, *copy_to], clock, optional=copy_to
+    )
     if outcome is None:
         return 0
     reply, duration_ms = outcome
@@ -316,9 +326,31 @@ def _send_letter(
         )
         _log_attempt(claim, "temporary failure", result, status)
         return 0
-    _record_letter_sent(session, claim, result, sent_on, source, letter.send_copy)
+    copy = _copy_result(reply, copy_to, duration_ms, sent_on, settings.retry_policy)
+    _record_letter_sent(session, claim, result, sent_on, source, copy)
     _log_attempt(claim, "sent", result, LetterStatus.SENT)
     return 1
+
+
+def _copy_result(
+    reply: SmtpReply,
+    copy_to: list[str],
+    duration_ms: int,
+    now: datetime,
+    policy: outbox.RetryPolicy,
+) -> outbox.CopyResult | None:
+    """The supporter's copy went in the same transaction; a refusal of it is its own result."""
+    if not copy_to:
+        return None
+    refusal = reply.refused.get(copy_to[0])
+    if refusal is None:
+        return outbox.CopyResult(
+            AttemptOutcome.SENT, outbox.AttemptResult(duration_ms, reply.code, reply.text)
+        )
+    result = outbox.AttemptResult(duration_ms, refusal.code, refusal.text)
+    if refusal.is_permanent:
+        return outbox.CopyResult(AttemptOutcome.FAILED, result)
+    return outbox.CopyResult(AttemptOutcome.RETRY, result, now + policy.delay_after(1))
 
 
 def _record_letter_sent(
@@ -327,10 +359,10 @@ def _record_letter_sent(
     result: outbox.AttemptResult,
     sent_on: datetime,
     source: str,
-    copy_wanted: bool,
+    copy: outbox.CopyResult | None,
 ) -> None:
     try:
-        outbox.record_sent(session, claim, result, sent_on, source, copy_wanted)
+        outbox.record_sent(session, claim, result, sent_on, source, copy)
         return
     except SQLAlchemyError as e:
         session.rollback()
@@ -340,7 +372,7 @@ def _record_letter_sent(
             extra={"letter_id": claim.letter_id},
         )
     try:
-        outbox.record_sent(session, claim, result, sent_on, None, copy_wanted)
+        outbox.record_sent(session, claim, result, sent_on, None, copy)
     except SQLAlchemyError as e:
         session.rollback()
         # The relay has it; once the lease runs out it is sent again, with the same Message-ID.
@@ -358,7 +390,7 @@ def _send_copy(
     claim: outbox.Claim,
     clock: Clock,
 ) -> int:
-    """Send the supporter's copy: the message the MP received, in its own SMTP transaction."""
+    """Retry the supporter's copy: the message the MP received, to the supporter alone."""
     letter = session.get_one(Letter, claim.letter_id, populate_existing=True)
     message = build_letter_message(
         letter_envelope(letter),

@@ -343,11 +343,30 @@ def test_worker_retries_only_the_copy_when_the_relay_refuses_it_for_now(
     ]
 
 
-def test_worker_sends_the_supporter_the_message_the_mp_received(
+def test_worker_sends_the_letter_to_the_mp_and_the_supporter_in_one_transaction_when_both_accept(
     db_session: Session, smtp_server: SmtpTestServer, deliver: Any
 ) -> None:
-    create_letter(db_session, send_copy=True)
+    letter = create_letter(db_session, send_copy=True)
 
+    deliver()
+
+    assert [recipients for _, recipients in smtp_server.envelopes] == [
+        [letter.mp_email, letter.supporter_email]
+    ]
+    assert [(a.kind, a.outcome) for a in attempts(db_session, letter)] == [
+        (EmailKind.LETTER, AttemptOutcome.SENT),
+        (EmailKind.COPY, AttemptOutcome.SENT),
+    ]
+
+
+def test_worker_retries_the_supporter_with_the_message_the_mp_received(
+    db_session: Session, smtp_server: SmtpTestServer, deliver: Any, clock: Clock
+) -> None:
+    letter = create_letter(db_session, send_copy=True)
+    smtp_server.refuse_recipient(letter.supporter_email, 451, "4.2.2 Mailbox full")
+    deliver()
+
+    clock.advance(minutes=2)
     deliver()
 
     to_mp, copy = smtp_server.raw_messages
@@ -482,10 +501,10 @@ def test_worker_pauses_then_carries_on_when_its_loop_fails(
         return session
 
     stop = threading.Event()
-    waits: list[float] = []
+    waits: list[tuple[float, int]] = []
 
     def wait(seconds: float) -> bool:
-        waits.append(seconds)
+        waits.append((seconds, len(smtp_server.messages)))
         if smtp_server.messages:
             stop.set()
         return stop.is_set()
@@ -501,7 +520,8 @@ def test_worker_pauses_then_carries_on_when_its_loop_fails(
     )
 
     assert delivered == 1
-    assert waits[0] == config.worker_poll_seconds
+    # The pause came after the failure, before anything was sent.
+    assert waits[0] == (config.worker_poll_seconds, 0)
     assert reloaded(db_session, letter).status == LetterStatus.SENT
 
 
@@ -599,3 +619,31 @@ def run_in_loop(
         clock=clock,
         wait=wait,
     )
+
+
+def test_claim_is_no_longer_the_workers_once_its_lease_has_run_out(
+    db_session: Session, clock: Clock
+) -> None:
+    create_letter(db_session)
+    claim = outbox.claim_next_letter(db_session, clock(), outbox_lease(), "slow-worker")
+    assert claim is not None
+    held = outbox.still_claimed(db_session, claim, clock())
+
+    clock.advance(minutes=6)
+
+    assert held is True
+    assert outbox.still_claimed(db_session, claim, clock()) is False
+
+
+def test_claim_is_no_longer_the_workers_once_another_worker_took_it_over(
+    db_session: Session, clock: Clock
+) -> None:
+    create_letter(db_session)
+    stale = outbox.claim_next_letter(db_session, clock(), outbox_lease(), "slow-worker")
+    clock.advance(minutes=6)
+    outbox.reclaim_expired_leases(db_session, clock())
+    current = outbox.claim_next_letter(db_session, clock(), outbox_lease(), "next-worker")
+    assert stale is not None and current is not None
+
+    assert outbox.still_claimed(db_session, stale, clock()) is False
+    assert outbox.still_claimed(db_session, current, clock()) is True

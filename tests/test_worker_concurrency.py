@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from mp_mailer.cli import smtp_settings, worker_settings
@@ -126,6 +126,8 @@ def test_claim_gets_nothing_while_another_session_holds_the_letter_on_postgresql
     if db_session.get_bind().dialect.name != "postgresql":
         pytest.skip("row locks with SKIP LOCKED are PostgreSQL's; SQLite has one writer")
     letter = create_letter(db_session)
+    # A claim that waited for the other session's lock would hang the test; fail it instead.
+    db_session.execute(text("SET lock_timeout = '2s'"))
     with app.extensions["mp_mailer.session_factory"]() as other:
         # The first half of a claim, in another worker's session: the row is now locked.
         selected = other.scalar(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mp_mailer.models import (
@@ -227,3 +227,25 @@ def test_staff_retry_of_a_letter_whose_confirmation_failed_sends_a_new_confirmat
     assert stored.confirmation_sent_at is not None
     [message] = smtp_server.messages
     assert str(message["To"]) == letter.supporter_email
+
+
+def test_record_confirmation_sent_keeps_a_due_time_set_after_its_claim(
+    db_session: Session, clock: Clock
+) -> None:
+    letter = awaiting(db_session, clock)
+    claim = outbox.claim_next_confirmation(db_session, clock(), LEASE, "worker")
+    assert claim is not None
+    # The supporter writes again while the first email is on its way: a new one is owed.
+    clock.advance(seconds=1)
+    newer_due = clock()
+    db_session.execute(
+        update(Letter).where(Letter.id == letter.id).values(confirmation_due_at=newer_due)
+    )
+    db_session.commit()
+
+    result = outbox.AttemptResult(duration_ms=5, smtp_code=250, smtp_reply="2.0.0 OK")
+    outbox.record_confirmation_sent(db_session, claim, result, clock())
+
+    stored = reloaded(db_session, letter)
+    assert stored.confirmation_sent_at is not None
+    assert stored.confirmation_due_at == newer_due

@@ -9,7 +9,7 @@ import logging
 import smtplib
 import ssl
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -56,11 +56,27 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
-class SmtpReply:
-    """The relay's reply to the end of DATA, e.g. 250 "2.0.0 OK queued as 4F2x"."""
+class SmtpRefusal:
+    """The relay's refusal of one recipient, e.g. 550 "5.1.1 No such user"."""
 
     code: int
     text: str
+
+    @property
+    def is_permanent(self) -> bool:
+        return 500 <= self.code < 600
+
+
+@dataclass(frozen=True)
+class SmtpReply:
+    """The relay's reply to the end of DATA, e.g. 250 "2.0.0 OK queued as 4F2x".
+
+    `refused` holds the optional recipients the relay refused (the message went to the others).
+    """
+
+    code: int
+    text: str
+    refused: Mapping[str, SmtpRefusal] = field(default_factory=dict)
 
 
 class SmtpRelayError(Exception):
@@ -100,6 +116,7 @@ class SmtpAuthenticationError(SmtpPermanentError):
 class _Envelope:
     mail_from: str
     recipients: tuple[str, ...]
+    optional: frozenset[str] = frozenset()
 
     @property
     def needs_smtputf8(self) -> bool:
@@ -125,10 +142,12 @@ class SmtpRelay:
     - SmtpAuthenticationError (permanent): a 5xx reply to AUTH, or no usable AUTH mechanism.
     - SmtpPermanentError: a 5xx reply to MAIL, RCPT or DATA; a non-ASCII address when the relay
       lacks SMTPUTF8.
-    - Recipients: a message is sent only if every recipient (To, Cc, Bcc) is accepted. If any is
-      refused with 5xx the error is permanent, since a retry would be refused again; otherwise
-      (only 4xx refusals) it is temporary. The error carries the first such refusal's code and
-      text. The transaction is then reset, so nobody receives a partial send.
+    - Recipients: a message is sent only if every required recipient (To, Cc, Bcc, or those
+      given, less the optional ones) is accepted. If any is refused with 5xx the error is
+      permanent, since a retry would be refused again; otherwise (only 4xx refusals) it is
+      temporary. The error carries the first such refusal's code and text. The transaction is
+      then reset, so nobody receives a partial send. Optional recipients that are refused are
+      reported in the reply instead, and the message goes to the others.
     """
 
     def __init__(
@@ -167,16 +186,22 @@ class SmtpRelay:
             smtp.close()
 
     def send(
-        self, message: EmailMessage, envelope_recipients: Sequence[str] | None = None
+        self,
+        message: EmailMessage,
+        envelope_recipients: Sequence[str] | None = None,
+        *,
+        optional_recipients: Collection[str] = (),
     ) -> SmtpReply:
         """Send `message` to its To, Cc and Bcc addresses, from its Sender (else From) address.
 
-        `envelope_recipients`, when given, replaces those addresses in the SMTP envelope, so one
-        message can go to each recipient in its own transaction (the headers are unchanged).
-        Bcc is not transmitted. Raises SmtpTemporaryError or SmtpPermanentError (see the class
-        docstring), and ValueError if the message has no single sender or no recipient.
+        `envelope_recipients`, when given, replaces those addresses in the SMTP envelope (the
+        headers are unchanged), e.g. to send a copy to one recipient later. A recipient in
+        `optional_recipients` may be refused without stopping the others: the message goes to
+        the rest and the refusal is in the reply's `refused`. Bcc is not transmitted. Raises
+        SmtpTemporaryError or SmtpPermanentError (see the class docstring), and ValueError if
+        the message has no single sender or no recipient.
         """
-        envelope = _envelope_of(message, envelope_recipients)
+        envelope = _envelope_of(message, envelope_recipients, optional_recipients)
         message_id = str(message.get("Message-ID", ""))
         started = time.monotonic()
         try:
@@ -273,8 +298,8 @@ class SmtpRelay:
                     raise _StaleConnection
                 _check(code, text, "mail")
             with _translated_errors("rcpt"):
-                refusals = [smtp.rcpt(address) for address in envelope.recipients]
-                _check_recipients(refusals)
+                replies = {address: smtp.rcpt(address) for address in envelope.recipients}
+                refused = _check_recipients(replies, envelope.optional)
             with _translated_errors("data"):
                 code, text = smtp.data(content)
                 _check(code, text, "data")
@@ -284,7 +309,7 @@ class SmtpRelay:
             # Whatever failed, the next message must not land in this half-done transaction.
             self._reset_after_failure()
             raise
-        return SmtpReply(code, _text(text))
+        return SmtpReply(code, _text(text), refused)
 
     def _reset_after_failure(self) -> None:
         """RSET so the connection can carry the next message; drop it if that fails."""
@@ -303,7 +328,11 @@ class SmtpRelay:
             smtp.close()
 
 
-def _envelope_of(message: EmailMessage, recipients_given: Sequence[str] | None) -> _Envelope:
+def _envelope_of(
+    message: EmailMessage,
+    recipients_given: Sequence[str] | None,
+    optional: Collection[str] = (),
+) -> _Envelope:
     senders = _addresses(message, "Sender") or _addresses(message, "From")
     if len(senders) != 1:
         raise ValueError("message needs exactly one Sender or From address")
@@ -312,7 +341,7 @@ def _envelope_of(message: EmailMessage, recipients_given: Sequence[str] | None) 
     recipients = tuple(dict.fromkeys(address for address in recipients_given if address))
     if not recipients:
         raise ValueError("message has no To, Cc or Bcc address")
-    return _Envelope(senders[0], recipients)
+    return _Envelope(senders[0], recipients, frozenset(optional))
 
 
 def _addresses(message: EmailMessage, *header_names: str) -> list[str]:
@@ -353,13 +382,21 @@ def _check(code: int, text: bytes, stage: str) -> None:
         raise _error_for(code, _text(text), stage)
 
 
-def _check_recipients(replies: list[tuple[int, bytes]]) -> None:
-    refusals = [(code, text) for code, text in replies if not 200 <= code < 300]
-    if not refusals:
-        return
-    permanent = [(code, text) for code, text in refusals if 500 <= code < 600]
-    code, text = (permanent or refusals)[0]
-    raise _error_for(code, _text(text), "rcpt")
+def _check_recipients(
+    replies: Mapping[str, tuple[int, bytes]], optional: frozenset[str]
+) -> dict[str, SmtpRefusal]:
+    """Raise unless every required recipient (and at least one in all) was accepted; return the
+    optional recipients that were refused."""
+    refused = {
+        address: (code, text) for address, (code, text) in replies.items() if not 200 <= code < 300
+    }
+    required = [reply for address, reply in refused.items() if address not in optional]
+    if required or (refused and len(refused) == len(replies)):
+        refusals = required or list(refused.values())
+        permanent = [(code, text) for code, text in refusals if 500 <= code < 600]
+        code, text = (permanent or refusals)[0]
+        raise _error_for(code, _text(text), "rcpt")
+    return {address: SmtpRefusal(code, _text(text)) for address, (code, text) in refused.items()}
 
 
 def _error_for(code: int, reply: str, stage: str) -> SmtpRelayError:

@@ -167,6 +167,9 @@ def accept_letter(
         letter.next_attempt_at = None if require_confirmation else now
         letter.confirmation_due_at = now if require_confirmation else None
         letter.lease_until = None
+        # A replaced letter's confirmation email starts afresh: new attempts, a new window.
+        letter.attempt_count = 0
+        letter.retry_deadline = None
         try:
             session.add(letter)
             session.flush()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mp_mailer.db import transaction
@@ -60,6 +60,7 @@ class Claim:
     letter_id: int
     kind: EmailKind
     token: str
+    claimed_at: datetime
 
 
 def new_claim_token() -> str:
@@ -162,7 +163,7 @@ def claim_next_letter(
             claim_token=token,
         ):
             return None
-    return Claim(letter_id, EmailKind.LETTER, token)
+    return Claim(letter_id, EmailKind.LETTER, token, now)
 
 
 def claim_next_confirmation(
@@ -209,7 +210,7 @@ def _claim_without_status_change(
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return None
-    return Claim(letter_id, kind, token)
+    return Claim(letter_id, kind, token, now)
 
 
 def still_claimed(session: Session, claim: Claim, now: datetime) -> bool:
@@ -289,15 +290,24 @@ def release_claim(session: Session, claim: Claim, now: datetime, note: str) -> b
 # --- Recording what the relay said -------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CopyResult:
+    """What became of the supporter's copy sent with the letter; `retry_at` for a RETRY."""
+
+    outcome: AttemptOutcome
+    result: AttemptResult
+    retry_at: datetime | None = None
+
+
 def record_sent(
     session: Session,
     claim: Claim,
     result: AttemptResult,
     now: datetime,
     sent_message: str | None,
-    copy_wanted: bool = False,
+    copy: CopyResult | None = None,
 ) -> bool:
-    """The relay accepted the letter for the MP.
+    """The relay accepted the letter for the MP; `copy` says how the supporter's copy fared.
 
     Recorded even if the claim has meanwhile expired (a very slow relay): the relay's acceptance
     is a fact, and recording it stops another worker sending the letter again.
@@ -316,11 +326,20 @@ def record_sent(
             claim_token=None,
             next_attempt_at=None,
             retry_deadline=None,
-            copy_due_at=now if copy_wanted else None,
+            copy_due_at=copy.retry_at if copy is not None else None,
             attempt_count=Letter.attempt_count + 1,
             last_error=None,
             sent_message=sent_message,
         )
+        if changed and copy is not None:
+            _add_attempt(session, claim.letter_id, EmailKind.COPY, now, copy.result, copy.outcome)
+            if copy.outcome == AttemptOutcome.FAILED:
+                _note(
+                    session,
+                    claim.letter_id,
+                    now,
+                    f"supporter's copy not sent: {_reply_note(copy.result)}",
+                )
     return changed
 
 
@@ -404,7 +423,7 @@ def record_confirmation_sent(
             lease_until=None,
             claim_token=None,
             confirmation_sent_at=now,
-            confirmation_due_at=None,
+            confirmation_due_at=_newer_due_or(claim, None),
             retry_deadline=None,
             attempt_count=0,
             last_error=None,
@@ -443,7 +462,7 @@ def record_confirmation_temporary_failure(
             claim_token=None,
             attempt_count=attempts,
             retry_deadline=deadline,
-            confirmation_due_at=_retry_time(policy, attempts, now, deadline),
+            confirmation_due_at=_newer_due_or(claim, _retry_time(policy, attempts, now, deadline)),
             last_error=f"confirmation email: {reply}",
         )
     return LetterStatus.AWAITING_CONFIRMATION
@@ -542,6 +561,15 @@ def record_copy_failure(
             note = f"supporter's copy not sent: {_reply_note(result)}"
             _note(session, claim.letter_id, now, note)
     return True
+
+
+def _newer_due_or(claim: Claim, value: datetime | None) -> Any:
+    """Keep a confirmation due time set after this claim (the supporter wrote again meanwhile,
+    so a fresh email is owed); otherwise `value`."""
+    return case(
+        (Letter.confirmation_due_at > claim.claimed_at, Letter.confirmation_due_at),
+        else_=value,
+    )
 
 
 def _still_awaiting(session: Session, claim: Claim) -> bool:

@@ -442,7 +442,7 @@ def get_letter_detail(session: Session, letter_id: int) -> LetterDetail:
 
 
 def _abandoned(letter: Letter, now: datetime) -> bool:
-    """Sending, but its worker's lease has run out: staff may cancel it (see outbox.cancel_unsent)."""
+    """Sending, but its worker's lease has run out: staff may cancel it (outbox.cancel_unsent)."""
     return letter.status == LetterStatus.SENDING and (
         letter.lease_until is None or letter.lease_until < now
     )

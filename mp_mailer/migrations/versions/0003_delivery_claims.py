@@ -5,9 +5,9 @@ Revises: 0002
 Create Date: 2026-12-02 01:00:00
 
 Letters get the token of the worker claim that holds them, the deadline of the current retry
-window, and a due time for the supporter's copy (now its own SMTP transaction). A letter can be
-`expired` (never confirmed) and an attempt can be a `copy`. Relay replies, notes and errors become
-Text, so a long reply can no longer make a status change fail on PostgreSQL.
+window, and a due time for a retry of the supporter's copy (recorded apart from the MP's). A
+letter can be `expired` (never confirmed) and an attempt can be a `copy`. Relay replies, notes
+and errors become Text, so a long reply can no longer make a status change fail on PostgreSQL.
 """
 
 from collections.abc import Sequence
