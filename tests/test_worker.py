@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -505,7 +505,7 @@ def test_worker_pauses_then_carries_on_when_its_loop_fails(
 
     def wait(seconds: float) -> bool:
         waits.append((seconds, len(smtp_server.messages)))
-        if smtp_server.messages:
+        if smtp_server.messages or len(waits) > 20:
             stop.set()
         return stop.is_set()
 
@@ -546,11 +546,14 @@ def test_worker_records_a_long_relay_reply_whole_when_it_gives_up(
 
 
 def test_worker_sends_the_other_letters_when_recording_one_fails_in_the_database(
-    app: Any, db_session: Session, smtp_server: SmtpTestServer, deliver: Any
+    db_session: Session,
+    smtp_server: SmtpTestServer,
+    deliver: Any,
+    refuse_marking_sent: Callable[[int], None],
 ) -> None:
     campaign = create_campaign(db_session)
     letters = [create_letter(db_session, campaign) for _ in range(4)]
-    refuse_marking_sent(db_session, letters[1].id)
+    refuse_marking_sent(letters[1].id)
 
     deliver()
 
@@ -564,30 +567,46 @@ def test_worker_sends_the_other_letters_when_recording_one_fails_in_the_database
     assert len(smtp_server.messages) == 4
 
 
-def refuse_marking_sent(db_session: Session, letter_id: int) -> None:
-    """A database that refuses one letter's change to `sent`, as a full disk or a bug might."""
-    if db_session.get_bind().dialect.name == "sqlite":
-        db_session.execute(
-            text(
-                "CREATE TRIGGER refuse_sent BEFORE UPDATE OF status ON letters "
-                f"WHEN NEW.id = {letter_id} AND NEW.status = 'sent' "
-                "BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"
+@pytest.fixture
+def refuse_marking_sent(db_session: Session) -> Iterator[Callable[[int], None]]:
+    """A database that refuses one letter's change to `sent`, as a full disk or a bug might.
+
+    The trigger is dropped afterwards: PostgreSQL tests share one schema.
+    """
+    sqlite = db_session.get_bind().dialect.name == "sqlite"
+
+    def refuse(letter_id: int) -> None:
+        if sqlite:
+            db_session.execute(
+                text(
+                    "CREATE TRIGGER refuse_sent BEFORE UPDATE OF status ON letters "
+                    f"WHEN NEW.id = {letter_id} AND NEW.status = 'sent' "
+                    "BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"
+                )
             )
-        )
-    else:
-        db_session.execute(
-            text(
-                "CREATE FUNCTION refuse_sent() RETURNS trigger AS $$ BEGIN "
-                "RAISE EXCEPTION 'refused by test trigger'; END $$ LANGUAGE plpgsql"
+        else:
+            db_session.execute(
+                text(
+                    "CREATE FUNCTION refuse_sent() RETURNS trigger AS $$ BEGIN "
+                    "RAISE EXCEPTION 'refused by test trigger'; END $$ LANGUAGE plpgsql"
+                )
             )
-        )
-        db_session.execute(
-            text(
-                "CREATE TRIGGER refuse_sent BEFORE UPDATE ON letters FOR EACH ROW "
-                f"WHEN (NEW.id = {letter_id} AND NEW.status = 'sent') "
-                "EXECUTE FUNCTION refuse_sent()"
+            db_session.execute(
+                text(
+                    "CREATE TRIGGER refuse_sent BEFORE UPDATE ON letters FOR EACH ROW "
+                    f"WHEN (NEW.id = {letter_id} AND NEW.status = 'sent') "
+                    "EXECUTE FUNCTION refuse_sent()"
+                )
             )
-        )
+        db_session.commit()
+
+    yield refuse
+    db_session.rollback()
+    db_session.execute(
+        text("DROP TRIGGER IF EXISTS refuse_sent" + ("" if sqlite else " ON letters"))
+    )
+    if not sqlite:
+        db_session.execute(text("DROP FUNCTION IF EXISTS refuse_sent()"))
     db_session.commit()
 
 
