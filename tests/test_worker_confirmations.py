@@ -19,7 +19,8 @@ from mp_mailer.models import (
     UserRole,
 )
 from mp_mailer.services import outbox
-from tests.conftest import Clock
+from mp_mailer.services.letters import make_confirmation_token
+from tests.conftest import TEST_SECRET_KEY, Clock
 from tests.factories import create_campaign, create_letter, create_user
 from tests.smtp_server import SmtpTestServer
 
@@ -249,3 +250,20 @@ def test_record_confirmation_sent_keeps_a_due_time_set_after_its_claim(
     stored = reloaded(db_session, letter)
     assert stored.confirmation_sent_at is not None
     assert stored.confirmation_due_at == newer_due
+
+
+def test_confirmation_link_of_an_expired_letter_says_it_has_expired(
+    client: Any, db_session: Session, smtp_server: SmtpTestServer, deliver: Any, clock: Clock
+) -> None:
+    letter = awaiting(db_session, clock)
+    deliver()
+    clock.advance(hours=49)
+    deliver()
+    # A token signed a moment ago: only the letter's state can refuse it.
+    token = make_confirmation_token(TEST_SECRET_KEY, letter.id)
+
+    page = client.get(f"/confirm/{token}")
+
+    assert page.status_code == 400
+    assert "This link has expired." in page.data.decode()
+    assert reloaded(db_session, letter).status == LetterStatus.EXPIRED

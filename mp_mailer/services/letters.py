@@ -226,6 +226,10 @@ def letter_for_token(session: Session, secret_key: str, token: str, max_age_seco
     letter = session.get(Letter, letter_id) if isinstance(letter_id, int) else None
     if letter is None or letter.status == LetterStatus.CANCELLED:
         raise ConfirmationProblem("We can't find that letter any more.")
+    if letter.status == LetterStatus.EXPIRED:
+        raise ConfirmationProblem(
+            "This link has expired. Please write your letter again: it only takes a minute."
+        )
     return letter
 
 
