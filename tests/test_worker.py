@@ -549,11 +549,11 @@ def test_worker_sends_the_other_letters_when_recording_one_fails_in_the_database
     db_session: Session,
     smtp_server: SmtpTestServer,
     deliver: Any,
-    refuse_marking_sent: Callable[[int], None],
+    refuse_status_change: Callable[[int, str], None],
 ) -> None:
     campaign = create_campaign(db_session)
     letters = [create_letter(db_session, campaign) for _ in range(4)]
-    refuse_marking_sent(letters[1].id)
+    refuse_status_change(letters[1].id, "sent")
 
     deliver()
 
@@ -567,20 +567,42 @@ def test_worker_sends_the_other_letters_when_recording_one_fails_in_the_database
     assert len(smtp_server.messages) == 4
 
 
+def test_worker_records_the_other_letters_when_one_cannot_be_requeued_in_the_database(
+    db_session: Session,
+    smtp_server: SmtpTestServer,
+    deliver: Any,
+    refuse_status_change: Callable[[int, str], None],
+) -> None:
+    campaign = create_campaign(db_session)
+    letters = [create_letter(db_session, campaign) for _ in range(4)]
+    refuse_status_change(letters[1].id, "retrying")
+    smtp_server.fail_next(451, "4.3.0 Try again later", times=4)
+
+    deliver()
+
+    statuses = [reloaded(db_session, letter).status for letter in letters]
+    assert statuses == [
+        LetterStatus.RETRYING,
+        LetterStatus.SENDING,
+        LetterStatus.RETRYING,
+        LetterStatus.RETRYING,
+    ]
+
+
 @pytest.fixture
-def refuse_marking_sent(db_session: Session) -> Iterator[Callable[[int], None]]:
-    """A database that refuses one letter's change to `sent`, as a full disk or a bug might.
+def refuse_status_change(db_session: Session) -> Iterator[Callable[[int, str], None]]:
+    """A database that refuses one letter's change to one status, as a full disk or a bug might.
 
     The trigger is dropped afterwards: PostgreSQL tests share one schema.
     """
     sqlite = db_session.get_bind().dialect.name == "sqlite"
 
-    def refuse(letter_id: int) -> None:
+    def refuse(letter_id: int, status: str) -> None:
         if sqlite:
             db_session.execute(
                 text(
                     "CREATE TRIGGER refuse_sent BEFORE UPDATE OF status ON letters "
-                    f"WHEN NEW.id = {letter_id} AND NEW.status = 'sent' "
+                    f"WHEN NEW.id = {letter_id} AND NEW.status = '{status}' "
                     "BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"
                 )
             )
@@ -594,7 +616,7 @@ def refuse_marking_sent(db_session: Session) -> Iterator[Callable[[int], None]]:
             db_session.execute(
                 text(
                     "CREATE TRIGGER refuse_sent BEFORE UPDATE ON letters FOR EACH ROW "
-                    f"WHEN (NEW.id = {letter_id} AND NEW.status = 'sent') "
+                    f"WHEN (NEW.id = {letter_id} AND NEW.status = '{status}') "
                     "EXECUTE FUNCTION refuse_sent()"
                 )
             )
@@ -666,3 +688,26 @@ def test_claim_is_no_longer_the_workers_once_another_worker_took_it_over(
 
     assert outbox.still_claimed(db_session, stale, clock()) is False
     assert outbox.still_claimed(db_session, current, clock()) is True
+
+
+def test_worker_spends_no_attempt_when_the_relay_stops_answering_mid_send(
+    app: Any, db_session: Session, smtp_server: SmtpTestServer, clock: Clock
+) -> None:
+    letter = create_letter(db_session)
+    smtp_server.delay_seconds = 3.0
+    settings = SmtpSettings(
+        host=smtp_server.host, port=smtp_server.port, security="none", timeout=1.0
+    )
+
+    with pytest.raises(RelayUnavailable, match="timed out"):
+        run_worker(
+            app.extensions["mp_mailer.session_factory"],
+            lambda: SmtpRelay(settings),
+            worker_settings(app.extensions["mp_mailer.config"]),
+            once=True,
+            clock=clock,
+        )
+
+    stored = reloaded(db_session, letter)
+    assert (stored.status, stored.attempt_count) == (LetterStatus.QUEUED, 0)
+    assert attempts(db_session, letter) == []

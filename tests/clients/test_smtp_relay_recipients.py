@@ -70,9 +70,10 @@ def test_send_fails_when_every_recipient_is_optional_and_refused(
 ) -> None:
     server.refuse_recipient(SUPPORTER, 550, "5.1.1 No such user")
 
-    with pytest.raises(SmtpPermanentError):
+    with pytest.raises(SmtpPermanentError) as refused:
         relay.send(make_letter(), [SUPPORTER], optional_recipients=[SUPPORTER])
 
+    assert (refused.value.code, refused.value.reply) == (550, "5.1.1 No such user")
     assert server.messages == []
 
 
