@@ -117,8 +117,10 @@ def outage(app: Any, server: SmtpTestServer, letters: int, hours: int) -> Figure
     server.stop()
     clock, stop = Clock(), threading.Event()
     started = time.monotonic()
+    waits: list[float] = []
 
     def wait(seconds: float) -> bool:
+        waits.append(seconds)
         clock.offset += timedelta(seconds=seconds)
         if clock.offset >= timedelta(hours=hours) and not server.running:
             server.start()
@@ -131,7 +133,8 @@ def outage(app: Any, server: SmtpTestServer, letters: int, hours: int) -> Figure
         return stop.is_set()
 
     run(app, stop=stop, clock=clock, wait=wait)
-    return figures(app, f"{letters} letters, relay down {hours} simulated hours", server, started)
+    label = f"{letters} letters, relay down {hours} simulated hours ({len(waits)} worker waits)"
+    return figures(app, label, server, started)
 
 
 def racing_workers(app: Any, server: SmtpTestServer, workers: int, letters: int) -> Figures:
