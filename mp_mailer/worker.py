@@ -164,8 +164,6 @@ def _open_relay(relay: SmtpRelay) -> None:
     try:
         relay.open()
     except (SmtpRelayUnavailable, SmtpAuthenticationError) as e:
-        if isinstance(e, SmtpAuthenticationError):
-            logger.error("The SMTP relay refused our login: check SMTP_USERNAME and SMTP_PASSWORD")
         raise RelayUnavailable(_describe(e)) from e
 
 
@@ -493,6 +491,8 @@ def confirmation_message(
 
 
 def _describe(error: SmtpRelayError) -> str:
+    if isinstance(error, SmtpAuthenticationError):
+        return f"it refused our login, {error}: check SMTP_USERNAME and SMTP_PASSWORD"
     return f"{type(error).__name__}: {error}"
 
 
