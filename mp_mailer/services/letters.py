@@ -162,6 +162,9 @@ def accept_letter(
         letter.next_attempt_at = None if require_confirmation else now
         letter.confirmation_due_at = now if require_confirmation else None
         letter.lease_until = None
+        # A replaced letter's confirmation email starts afresh: new attempts, a new window.
+        letter.attempt_count = 0
+        letter.retry_deadline = None
         try:
             session.add(letter)
             session.flush()
@@ -218,6 +221,10 @@ def letter_for_token(session: Session, secret_key: str, token: str, max_age_seco
     letter = session.get(Letter, letter_id) if isinstance(letter_id, int) else None
     if letter is None or letter.status == LetterStatus.CANCELLED:
         raise ConfirmationProblem("We can't find that letter any more.")
+    if letter.status == LetterStatus.EXPIRED:
+        raise ConfirmationProblem(
+            "This link has expired. Please write your letter again: it only takes a minute."
+        )
     return letter
 
 
