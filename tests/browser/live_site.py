@@ -175,6 +175,17 @@ def has_no_sideways_scroll(page: Page) -> bool:
     )
 
 
+def cells_cut_off(page: Page, table: str) -> int:
+    """How many of the table's cells end past the right edge of the screen (hidden or clipped)."""
+    return int(
+        page.evaluate(
+            "(table) => [...document.querySelectorAll(`${table} tbody td, ${table} tbody th`)]"
+            ".filter(cell => cell.getBoundingClientRect().right > window.innerWidth + 1).length",
+            table,
+        )
+    )
+
+
 def focused_class(page: Page) -> str:
     return str(page.evaluate("() => document.activeElement.className"))
 

@@ -21,6 +21,7 @@ from tests.browser.live_site import (
     LiveSite,
     Shots,
     audit,
+    cells_cut_off,
     has_no_sideways_scroll,
     live_site,
 )
@@ -142,6 +143,7 @@ def test_campaigns_list_fits_a_phone_without_sideways_scrolling(
     new_page.goto(site.url("/admin/campaigns/"))
 
     assert has_no_sideways_scroll(new_page)
+    assert cells_cut_off(new_page, "table.data-table") == 0
     audit(new_page, "phone: campaigns list")
     Shots(new_page, screenshots, "campaigner-phone")("01-campaigns")
 
