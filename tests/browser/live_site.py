@@ -191,7 +191,7 @@ def focused_class(page: Page) -> str:
 
 
 class Shots:
-    """Full-page screenshots named `<prefix>-<step>.png`."""
+    """Full-page screenshots named `<prefix>-<step>.jpg` (JPEG keeps docs/screenshots small)."""
 
     def __init__(self, page: Page, directory: Path, prefix: str) -> None:
         self.page = page
@@ -199,4 +199,9 @@ class Shots:
         self.prefix = prefix
 
     def __call__(self, name: str) -> None:
-        self.page.screenshot(path=str(self.directory / f"{self.prefix}-{name}.png"), full_page=True)
+        self.page.screenshot(
+            path=str(self.directory / f"{self.prefix}-{name}.jpg"),
+            full_page=True,
+            type="jpeg",
+            quality=80,
+        )
