@@ -31,7 +31,7 @@ def test_share_preview_uses_the_share_message_when_there_is_no_meta_description(
 def test_share_preview_cuts_a_long_description_at_a_word_when_over_200_characters(
     db_session: Session,
 ) -> None:
-    campaign = create_campaign(db_session, meta_description="word " * 100)
+    campaign = create_campaign(db_session, meta_description=("word " * 55).strip())
 
     description = share_preview(campaign, SITE, SITE, "Free Tibet").description
 
