@@ -1,15 +1,27 @@
 # The two commands: `make run` sets everything up and runs it; `make test` runs every check.
+# `make demo` runs it offline, with the stand-in Members API.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Exact versions of every dependency, so a new release of a linter cannot change `make test`.
 CONSTRAINTS := constraints.txt
 LOCK_VENV := .lock-venv
+# Installs happen only when what they install from changes; pip's output goes to a log, shown
+# only if the install fails (an editable install prints pages of setuptools warnings).
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+INSTALL_LOG := $(VENV)/install.log
+# The browser tests' axe-core, from the npm registry (tests/browser/package-lock.json).
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test install install-test lock check-python
+.PHONY: run demo test install install-test browser-deps screenshots lock check-python
 
 run: install .env
 	$(BIN)/mp-mailer run
+
+demo: install .env
+	$(BIN)/python tools/demo.py
 
 test: install-test
 	$(BIN)/ruff check mp_mailer tests bench tools
@@ -24,11 +36,36 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-install: $(BIN)/python
-	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e .
+install: $(RUN_STAMP)
 
-install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[test,dev]"
+$(RUN_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	@echo "Installing mp_mailer into $(VENV) (again only when pyproject.toml or $(CONSTRAINTS) change)"
+	@$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e . > $(INSTALL_LOG) 2>&1 || \
+		{ cat $(INSTALL_LOG); exit 1; }
+	@touch $@
+
+install-test: $(TEST_STAMP) browser-deps
+
+$(TEST_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	@echo "Installing mp_mailer and its test tools into $(VENV)"
+	@$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[test,dev]" > $(INSTALL_LOG) 2>&1 || \
+		{ cat $(INSTALL_LOG); exit 1; }
+	@touch $@ $(RUN_STAMP)
+
+# The browser tests drive Debian's Chromium (never a downloaded browser) and inject axe-core.
+browser-deps: $(AXE)
+	@test -x $(CHROMIUM) || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --silent
+	@touch $@
+
+# Retake the README's screenshots (docs/screenshots) with the browser tests.
+screenshots: install-test
+	BROWSER_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser -q
 
 # Refresh constraints.txt: the newest releases pyproject.toml allows, resolved in a fresh venv.
 lock:

@@ -13,6 +13,7 @@ from mp_mailer.clients.parliament import MembersApiClient
 from mp_mailer.config import Config, load_config
 from mp_mailer.db import make_engine, make_session_factory
 from mp_mailer.extensions import csrf, limiter, login_manager
+from mp_mailer.services.campaign_progress import ProgressCounter
 from mp_mailer.services.mp_lookup import LookupBudget
 
 PACKAGE_DIRECTORY = Path(__file__).resolve().parent
@@ -57,6 +58,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         per_address=config.mp_lookups_per_address,
         site_wide=f"{config.members_api_lookups_per_minute} per minute",
     )
+    app.extensions["mp_mailer.progress_counter"] = ProgressCounter()
 
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -75,9 +77,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """Every page's route; tests also build URLs from these alone (tests/pages.py)."""
-    from mp_mailer.views import auth, campaigns, send_log, supporter, users
+    from mp_mailer.views import auth, branding, campaigns, send_log, supporter, users
 
     for blueprint in (
+        branding.blueprint,
         supporter.blueprint,
         auth.blueprint,
         campaigns.blueprint,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
@@ -23,7 +24,12 @@ from mp_mailer.config import Config, ConfigError, smtp_settings
 from mp_mailer.db import utcnow
 from mp_mailer.models import UserRole
 from mp_mailer.schema import upgrade_database
-from mp_mailer.services.demo_data import DEFAULT_LETTERS, DemoRefused, seed_demo
+from mp_mailer.services.demo_data import (
+    DEFAULT_LETTERS,
+    DemoRefused,
+    refuse_unless_empty,
+    seed_demo,
+)
 from mp_mailer.services.mp_lookup import LookupProblem, sync_current_mps
 from mp_mailer.services.outbox import RetryPolicy
 from mp_mailer.services.seed import seed_first_campaign
@@ -113,8 +119,14 @@ def sync_mps_command() -> None:
     """Load every current MP from the Members API into the local cache."""
     client: MembersApiClient = current_app.extensions["mp_mailer.members_api"]
     try:
+        click.echo("Loading current MPs from the Members API…")
         with _session_factory()() as session:
-            report = sync_current_mps(session, client, utcnow())
+            report = sync_current_mps(
+                session,
+                client,
+                utcnow(),
+                progress=lambda loaded: click.echo(f"  {loaded:,} MPs loaded"),
+            )
     except (MembersApiError, LookupProblem) as e:
         raise click.ClickException(f"Could not load MPs: {e}") from e
     click.echo(
@@ -163,18 +175,44 @@ def seed_demo_command(letters: int, yes: bool) -> None:
     address is on a reserved example domain, and no demo letter is due for sending.
     """
     database = _engine().url.render_as_string(hide_password=True)
-    if not yes:
-        click.confirm(f"Write 650 made-up MPs and {letters:,} letters to {database}?", abort=True)
     initialise_database()
     try:
         with _session_factory()() as session:
-            report = seed_demo(session, letters, utcnow(), mail_from=_config().mail_from_address)
+            # Refuse before asking: a question whose every answer ends in "no" wastes a turn.
+            refuse_unless_empty(session)
+            if not yes:
+                click.confirm(
+                    f"Write 650 made-up MPs and {letters:,} letters to {database}?", abort=True
+                )
+            click.echo(f"Writing {letters:,} demo letters…")
+            report = seed_demo(
+                session,
+                letters,
+                utcnow(),
+                mail_from=_config().mail_from_address,
+                progress=_every(DEMO_PROGRESS_EVERY, letters, "letters written"),
+            )
     except DemoRefused as e:
         raise click.ClickException(e.message) from e
     click.echo(
         f"Added {report.letters:,} demo letters to {', '.join(report.campaigns)}, "
         f"written to {report.members} made-up MPs."
     )
+
+
+DEMO_PROGRESS_EVERY = 5_000
+
+
+def _every(step: int, total: int, what: str) -> Callable[[int], None]:
+    """A progress callback printing "  5,000 of 30,000 <what>" each time `step` more are done."""
+    reported = [0]
+
+    def report(done: int) -> None:
+        if done - reported[0] >= step or (done == total and done != reported[0]):
+            reported[0] = done
+            click.echo(f"  {done:,} of {total:,} {what}")
+
+    return report
 
 
 @click.command("run")

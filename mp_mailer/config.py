@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from email.headerregistry import Address
@@ -20,6 +21,10 @@ from mp_mailer.clients.smtp_relay import SmtpSettings
 DEFAULT_PARLIAMENT_API_URL = "https://members-api.parliament.uk/api"
 SMTP_SECURITY_CHOICES = ("none", "starttls", "ssl")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_BRAND_COLOUR = "#b3122e"
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+# WCAG AA for normal text: buttons and the hero put white text on the brand colour.
+MIN_CONTRAST_WITH_WHITE = 4.5
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -58,6 +63,10 @@ class Config:
     mp_lookups_per_address: str = "30 per minute; 300 per hour"
     members_api_lookups_per_minute: int = 300
     organisation_name: str | None = None
+    # Branding: the organisation's logo and favicon (URLs or site paths) and its colour.
+    organisation_logo_url: str | None = None
+    favicon_url: str | None = None
+    brand_colour: str = DEFAULT_BRAND_COLOUR
     sink_directory: str = ""
     trusted_proxies: int = 0
     log_level: str = "INFO"
@@ -70,6 +79,15 @@ class Config:
         username, _, domain = addr.partition("@")
         display_name = name or self.organisation_name or ""
         return Address(display_name=display_name, username=username, domain=domain)
+
+    @property
+    def site_name(self) -> str:
+        """What every page's title and header call the site: the organisation, never the tool."""
+        return (
+            self.organisation_name
+            or self.mail_from_address.display_name
+            or self.mail_from_address.domain
+        )
 
     @property
     def uses_https(self) -> bool:
@@ -104,6 +122,9 @@ _ENV_NAMES = {
     "mp_lookups_per_address": "MP_LOOKUPS_PER_ADDRESS",
     "members_api_lookups_per_minute": "MEMBERS_API_LOOKUPS_PER_MINUTE",
     "organisation_name": "ORGANISATION_NAME",
+    "organisation_logo_url": "ORGANISATION_LOGO_URL",
+    "favicon_url": "FAVICON_URL",
+    "brand_colour": "BRAND_COLOUR",
     "sink_directory": "SINK_DIRECTORY",
     "trusted_proxies": "TRUSTED_PROXIES",
     "log_level": "LOG_LEVEL",
@@ -208,6 +229,7 @@ def validate(config: Config) -> None:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"{env_name(attribute)} must be an http(s) URL")
     _validate_mail(config)
+    _validate_branding(config)
     try:
         parse_many(config.mp_lookups_per_address)
     except ValueError as e:
@@ -233,6 +255,38 @@ def _validate_mail(config: Config) -> None:
         )
     if config.mail_redirect_to:
         _check_email("mail_redirect_to", config.mail_redirect_to)
+
+
+def _validate_branding(config: Config) -> None:
+    if not _HEX_COLOUR.fullmatch(config.brand_colour):
+        raise ConfigError(
+            f"BRAND_COLOUR must be a colour written as #rrggbb, not {config.brand_colour!r}"
+        )
+    ratio = contrast_with_white(config.brand_colour)
+    if ratio < MIN_CONTRAST_WITH_WHITE:
+        raise ConfigError(
+            f"BRAND_COLOUR {config.brand_colour} is too light for white text on it "
+            f"(contrast {ratio:.2f}:1, needs {MIN_CONTRAST_WITH_WHITE}:1): choose a darker shade"
+        )
+    for attribute in ("organisation_logo_url", "favicon_url"):
+        value = getattr(config, attribute)
+        if value and not (value.startswith("/") or urlsplit(value).scheme in ("http", "https")):
+            raise ConfigError(
+                f"{env_name(attribute)} must be an http(s) URL or a path on this site, "
+                "like /static/logo.svg"
+            )
+
+
+def contrast_with_white(colour: str) -> float:
+    """WCAG 2 contrast ratio between white and a #rrggbb colour."""
+
+    def channel(hex_pair: str) -> float:
+        value = int(hex_pair, 16) / 255
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(colour[i : i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return 1.05 / (luminance + 0.05)
 
 
 def _check_email(attribute: str, address: str) -> None:

@@ -23,7 +23,14 @@ from wtforms import (
 )
 from wtforms.fields import Field
 from wtforms.form import BaseForm
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import HiddenInput
 
 from mp_mailer.models import CampaignStatus, CampaignTarget, UserRole
@@ -112,6 +119,8 @@ class PostcodeForm(FlaskForm):
         "Your postcode",
         filters=[strip_whitespace],
         validators=[DataRequired("Enter your postcode."), Length(max=16), UkPostcode()],
+        # Phones otherwise offer lower case and "correct" a postcode into a word.
+        render_kw={"autocapitalize": "characters", "spellcheck": "false"},
     )
 
 
@@ -244,6 +253,33 @@ class WebAddress:
             raise ValidationError("Enter a full web address starting with https://")
 
 
+class ImageAddress:
+    """An image's address: https:// (or http://) on another site, or a path on this one."""
+
+    def __call__(self, form: BaseForm, field: Field) -> None:
+        value = field.data or ""
+        if value.startswith("/") and not value.startswith("//") and " " not in value:
+            return
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+            raise ValidationError(
+                "Enter the image's full web address starting with https://, or a path on this "
+                "site starting with /"
+            )
+
+
+def _optional_image(label: str) -> StringField:
+    return StringField(
+        label,
+        filters=[strip_whitespace],
+        validators=[
+            Optional(),
+            Length(max=500, message=f"Keep the {label.lower()} address under 500 characters."),
+            ImageAddress(),
+        ],
+    )
+
+
 class CampaignForm(FlaskForm):
     title = StringField(
         "Title",
@@ -312,6 +348,41 @@ class CampaignForm(FlaskForm):
         ],
     )
     is_default = BooleanField("Show this campaign on the home page")
+    # How the campaign looks and travels (services.campaign_settings.CampaignDetails).
+    hero_image_url = _optional_image("Banner image")
+    share_image_url = _optional_image("Share image")
+    meta_description = TextAreaField(
+        "Share description",
+        filters=[normalise_newlines],
+        validators=[
+            Length(max=300, message="Keep the share description under 300 characters."),
+            NoControlCharacters(),
+        ],
+    )
+    target_letters = IntegerField(
+        "Letters target",
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=10_000_000, message="Enter a number of letters, like 5000."),
+        ],
+    )
+    next_ask_text = StringField(
+        "Next ask: button words",
+        filters=[strip_whitespace],
+        validators=[
+            Length(max=200, message="Keep the button words under 200 characters."),
+            NoControlCharacters(),
+        ],
+    )
+    next_ask_url = URLField(
+        "Next ask: link",
+        filters=[strip_whitespace],
+        validators=[
+            Optional(),
+            Length(max=500, message="Keep the next ask's link under 500 characters."),
+            WebAddress(),
+        ],
+    )
 
 
 class NewCampaignForm(CampaignForm):

@@ -123,6 +123,14 @@ class Campaign(Base):
     share_text: Mapped[str] = mapped_column(Text, default="")
     petition_url: Mapped[str | None] = mapped_column(String(500))
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How the campaign looks and travels (migration 0007): its page's hero image, what a shared
+    # link shows, the goal its progress bar counts towards and the ask after a letter is sent.
+    hero_image_url: Mapped[str | None] = mapped_column(String(500))
+    share_image_url: Mapped[str | None] = mapped_column(String(500))
+    meta_description: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    target_letters: Mapped[int | None] = mapped_column(Integer)
+    next_ask_text: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    next_ask_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

@@ -15,6 +15,7 @@ from mp_mailer.clients.smtp_relay import SmtpRelay
 from mp_mailer.config import Config, smtp_settings
 from mp_mailer.db import utcnow
 from mp_mailer.models import Campaign
+from mp_mailer.services.campaign_progress import CampaignProgress, ProgressCounter
 from mp_mailer.services.mp_lookup import CacheLifetimes, LookupBudget
 
 
@@ -70,3 +71,9 @@ def lookup_lifetimes() -> CacheLifetimes:
 def public_campaign_url(campaign: Campaign) -> str:
     """The campaign's page as supporters reach it, whatever address staff are using."""
     return f"{app_config().public_url.rstrip('/')}/c/{campaign.slug}"
+
+
+def campaign_progress(campaign: Campaign) -> CampaignProgress:
+    """Letters sent and MPs reached, counted at most once a minute per process."""
+    counter: ProgressCounter = current_app.extensions["mp_mailer.progress_counter"]
+    return counter.progress(db_session(), campaign, now())

@@ -362,3 +362,39 @@ def test_create_app_reads_no_dotenv_when_one_is_in_the_working_directory(
     app = app_with_public_url(tmp_path, "http://localhost:5000")
 
     assert app.extensions["mp_mailer.config"].trusted_proxies == 0
+
+
+def test_load_config_names_brand_colour_when_not_written_as_rrggbb(tmp_path: Path) -> None:
+    message = config_error(tmp_path, BRAND_COLOUR="red")
+
+    assert message == "BRAND_COLOUR must be a colour written as #rrggbb, not 'red'"
+
+
+def test_load_config_names_brand_colour_when_too_light_for_white_text(tmp_path: Path) -> None:
+    message = config_error(tmp_path, BRAND_COLOUR="#f5b800")
+
+    assert message.startswith("BRAND_COLOUR #f5b800 is too light for white text on it")
+
+
+def test_load_config_accepts_brand_colour_when_dark_enough_for_white_text(tmp_path: Path) -> None:
+    config = load_config(environ=minimal_environ(BRAND_COLOUR="#1d4ed8"), instance_path=tmp_path)
+
+    assert config.brand_colour == "#1d4ed8"
+
+
+def test_load_config_names_organisation_logo_url_when_neither_a_url_nor_a_path(
+    tmp_path: Path,
+) -> None:
+    message = config_error(tmp_path, ORGANISATION_LOGO_URL="javascript:alert(1)")
+
+    assert message.startswith("ORGANISATION_LOGO_URL must be an http(s) URL or a path")
+
+
+def test_site_name_is_organisation_name_when_both_it_and_mail_froms_name_are_set(
+    tmp_path: Path,
+) -> None:
+    config = load_config(
+        environ=minimal_environ(ORGANISATION_NAME="Free Tibet UK"), instance_path=tmp_path
+    )
+
+    assert config.site_name == "Free Tibet UK"

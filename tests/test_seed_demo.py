@@ -9,7 +9,9 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mp_mailer.db import utcnow
 from mp_mailer.models import CachedMember, DeliveryAttempt, EmailKind, Letter, LetterEvent
+from mp_mailer.services.demo_data import seed_demo as write_demo
 from tests.factories import create_letter
 from tests.smtp_server import SmtpTestServer
 
@@ -103,3 +105,32 @@ def test_seed_demo_letters_are_never_picked_up_by_the_worker(
     assert delivered == 0
     assert smtp_server.messages == []
     assert db_session.scalar(select(func.count()).select_from(DeliveryAttempt)) == attempts_before
+
+
+def test_seed_demo_refuses_before_asking_when_the_database_already_has_letters(
+    app: Flask, db_session: Session
+) -> None:
+    create_letter(db_session)
+
+    result = seed_demo(app, "--letters", "10", answer="y\n")
+
+    assert result.exit_code == 1
+    assert "already has 1 letters" in result.output
+    assert "Write 650 made-up MPs" not in result.output
+
+
+def test_seed_demo_reports_how_many_letters_are_written_when_done(app: Flask) -> None:
+    result = seed_demo(app, "--letters", "300", "--yes")
+
+    assert "Writing 300 demo letters…" in result.output
+    assert "  300 of 300 letters written" in result.output
+
+
+def test_seed_demo_service_reports_progress_after_every_batch_when_asked(
+    db_session: Session,
+) -> None:
+    heard: list[int] = []
+
+    write_demo(db_session, 1_200, utcnow(), progress=heard.append)
+
+    assert heard == [500, 1_000, 1_200]

@@ -54,3 +54,12 @@ def test_sync_mps_caches_the_suspended_mps_shape_when_syncing_a_whole_house(
     suspended = db_session.get(CachedMember, 10_000)
     assert suspended is not None
     assert (suspended.is_current, suspended.address_as) == (True, "Mr Bone")
+
+
+def test_sync_mps_reports_progress_every_hundred_mps_when_loading_a_whole_house(
+    app: Flask,
+) -> None:
+    result = app.test_cli_runner().invoke(args=["sync-mps"])
+
+    progress = [line.strip() for line in result.output.splitlines() if "MPs loaded" in line]
+    assert progress == [f"{n:,} MPs loaded" for n in range(100, HOUSE_SIZE + 1, 100)]

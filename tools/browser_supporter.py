@@ -1,6 +1,6 @@
 """Walk the supporter journey in headless Chromium against `mp-mailer run`, saving screenshots.
 
-    .venv/bin/python tools/browser_supporter.py [--out screenshots]
+    .venv/bin/python tools/browser_supporter.py [--out screenshots]   (after make install-test)
 
 Starts the fake Members API and `mp-mailer run` (web app, worker, local mail sink) on a
 temporary database, then types a letter as a supporter would, confirms it from the emailed

@@ -52,6 +52,12 @@ class CampaignDetails:
     is_default: bool
     status: CampaignStatus = CampaignStatus.DRAFT
     target: CampaignTarget = CampaignTarget.CONSTITUENCY_MP
+    hero_image_url: str | None = None
+    share_image_url: str | None = None
+    meta_description: str = ""
+    target_letters: int | None = None
+    next_ask_text: str = ""
+    next_ask_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,12 @@ def details_of(campaign: Campaign) -> CampaignDetails:
         is_default=campaign.is_default,
         status=campaign.status,
         target=campaign.target,
+        hero_image_url=campaign.hero_image_url,
+        share_image_url=campaign.share_image_url,
+        meta_description=campaign.meta_description,
+        target_letters=campaign.target_letters,
+        next_ask_text=campaign.next_ask_text,
+        next_ask_url=campaign.next_ask_url,
     )
 
 
@@ -161,6 +173,11 @@ def _check_details(
             "first, or untick this box.",
             "is_default",
         )
+    if bool(details.next_ask_text) != bool(details.next_ask_url):
+        raise CampaignProblem(
+            "Give the next ask both its button words and its link, or leave both empty.",
+            "next_ask_text" if details.next_ask_url else "next_ask_url",
+        )
     if details.status == CampaignStatus.LIVE and letter_body == STARTER_BODY:
         raise CampaignProblem(
             "Write this campaign's letter before putting it live: it still has the starter letter.",
@@ -178,6 +195,12 @@ def _apply(session: Session, campaign: Campaign, details: CampaignDetails) -> No
     campaign.share_text = details.share_text
     campaign.petition_url = details.petition_url or None
     campaign.is_default = details.is_default
+    campaign.hero_image_url = details.hero_image_url or None
+    campaign.share_image_url = details.share_image_url or None
+    campaign.meta_description = details.meta_description
+    campaign.target_letters = details.target_letters
+    campaign.next_ask_text = details.next_ask_text
+    campaign.next_ask_url = details.next_ask_url or None
     session.add(campaign)
     try:
         session.flush()

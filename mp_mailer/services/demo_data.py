@@ -5,7 +5,7 @@ example domain, so no demo letter can reach a real inbox."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.headerregistry import Address
@@ -605,19 +605,17 @@ def seed_demo(
     *,
     mail_from: Address = DEMO_MAIL_FROM,
     seed: int = 1995,
+    progress: Callable[[int], None] | None = None,
 ) -> DemoReport:
     """Add made-up MPs, a demo campaign and `letter_count` letters, all in one transaction.
 
     Raises DemoRefused unless the database has no letters yet, so demo letters never mix with
-    real ones and running it twice adds nothing.
+    real ones and running it twice adds nothing. `progress` hears how many letters are written
+    so far, after every batch.
     """
-    existing = session.scalar(select(func.count()).select_from(Letter)) or 0
-    if existing:
-        raise DemoRefused(
-            f"This database already has {existing:,} letters, so nothing was added. seed-demo only "
-            "fills an empty database, so demo letters never mix with real ones."
-        )
+    refuse_unless_empty(session)
     rng = random.Random(seed)
+    written = 0
     with transaction(session):
         campaigns, members = prepare_demo(session, rng, now)
         letters = generate_letters(rng, letter_count, campaigns, members, now, mail_from=mail_from)
@@ -626,11 +624,26 @@ def seed_demo(
             batch.append(letter)
             if len(batch) == 500:
                 _insert(session, batch)
+                written += len(batch)
                 batch = []
+                if progress is not None:
+                    progress(written)
         _insert(session, batch)
+        if progress is not None:
+            progress(written + len(batch))
     return DemoReport(
         members=len(members), letters=letter_count, campaigns=[c.title for c in campaigns]
     )
+
+
+def refuse_unless_empty(session: Session) -> None:
+    """Raises DemoRefused when the database has letters: demo ones must never mix with real ones."""
+    existing = session.scalar(select(func.count()).select_from(Letter)) or 0
+    if existing:
+        raise DemoRefused(
+            f"This database already has {existing:,} letters, so nothing was added. seed-demo only "
+            "fills an empty database, so demo letters never mix with real ones."
+        )
 
 
 def prepare_demo(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -388,14 +389,24 @@ def search_cached_mps(session: Session, text: str, limit: int = 20) -> list[MpDe
     return [mp_details(member) for member in rows]
 
 
+SYNC_PROGRESS_EVERY = 100
+
+
 @dataclass(frozen=True)
 class SyncReport:
     current: int
     no_longer_current: int
 
 
-def sync_current_mps(session: Session, client: MembersApiClient, now: datetime) -> SyncReport:
-    """Load every current MP into the cache, and mark the ones Parliament no longer lists."""
+def sync_current_mps(
+    session: Session,
+    client: MembersApiClient,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> SyncReport:
+    """Load every current MP into the cache, and mark the ones Parliament no longer lists.
+
+    `progress` hears how many MPs are loaded so far, after every SYNC_PROGRESS_EVERY."""
     seen: set[int] = set()
     with transaction(session):
         for member in client.list_current_mps():
@@ -413,6 +424,8 @@ def sync_current_mps(session: Session, client: MembersApiClient, now: datetime) 
                     now,
                 )
             seen.add(member.id)
+            if progress is not None and len(seen) % SYNC_PROGRESS_EVERY == 0:
+                progress(len(seen))
         if not seen:
             raise LookupUnavailable("The Members API listed no current MPs; nothing was changed.")
         gone = session.execute(

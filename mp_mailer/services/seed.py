@@ -61,6 +61,10 @@ SHARE = (
 )
 
 PETITION_URL = "https://freetibet.org/take-action/ban-chen"
+DESCRIPTION = (
+    "Chen Quanguo built a police state in Tibet, then in East Turkestan. The US has sanctioned "
+    "him; the UK has not. Ask your MP to press for UK sanctions."
+)
 
 
 def seed_first_campaign(session: Session) -> bool:
@@ -76,6 +80,10 @@ def seed_first_campaign(session: Session) -> bool:
             thank_you_text=THANK_YOU,
             share_text=SHARE,
             petition_url=PETITION_URL,
+            meta_description=DESCRIPTION,
+            # The campaign's own petition is the natural next step after writing.
+            next_ask_text="Sign the petition to the Foreign Secretary",
+            next_ask_url=PETITION_URL,
             is_default=session.scalar(select(Campaign.id).where(Campaign.is_default)) is None,
         )
         session.add(campaign)

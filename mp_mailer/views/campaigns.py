@@ -312,6 +312,12 @@ def _details_from(form: CampaignForm) -> settings.CampaignDetails:
         is_default=form.is_default.data,
         status=CampaignStatus(status),
         target=CampaignTarget(form.target.data),
+        hero_image_url=form.hero_image_url.data or None,
+        share_image_url=form.share_image_url.data or None,
+        meta_description=form.meta_description.data or "",
+        target_letters=form.target_letters.data,
+        next_ask_text=form.next_ask_text.data or "",
+        next_ask_url=form.next_ask_url.data or None,
     )
 
 

@@ -34,8 +34,11 @@ from mp_mailer.services.mp_lookup import (
     find_mp_for_postcode,
 )
 from mp_mailer.services.public_campaigns import CampaignNotFound, get_public_campaign, render_intro
+from mp_mailer.services.share_previews import SharePreview, share_preview
+from mp_mailer.views.framing import frameable
 from mp_mailer.web_context import (
     app_config,
+    campaign_progress,
     db_session,
     lookup_budget,
     lookup_lifetimes,
@@ -99,7 +102,29 @@ def render_campaign_page(campaign: Campaign, form: PostcodeForm, outside_uk: boo
         intro=Markup(render_intro(campaign.intro_markdown)),
         form=form,
         outside_uk=outside_uk,
-        letters_sent=count_letters_sent(db_session(), campaign.id),
+        progress=campaign_progress(campaign),
+        share=_share_preview(campaign),
+    )
+
+
+def _share_preview(campaign: Campaign) -> SharePreview:
+    config = app_config()
+    return share_preview(
+        campaign, public_campaign_url(campaign), config.public_url, config.site_name
+    )
+
+
+@blueprint.get("/c/<slug>/embed")
+@frameable
+def embed(slug: str) -> ResponseReturnValue:
+    """The compact campaign page other sites frame; its form opens the full site, unframed."""
+    campaign = _campaign(slug)
+    return render_template(
+        "supporter/embed.html",
+        campaign=campaign,
+        form=PostcodeForm(formdata=None),
+        progress=campaign_progress(campaign),
+        campaign_url=public_campaign_url(campaign),
     )
 
 
@@ -244,6 +269,7 @@ def thank_you(slug: str) -> ResponseReturnValue:
         share_links=share_links,
         campaign_url=url,
         already=request.args.get("again") == "1",
+        share=_share_preview(campaign),
     )
 
 
@@ -255,8 +281,11 @@ def render_expired_letter_form(view_args: dict[str, str]) -> ResponseReturnValue
         mp = _find_mp(form.postcode.data or "")
     except LookupProblem:
         return redirect(url_for("supporter.campaign_page", slug=campaign.slug))
+    button = (
+        "Email me the confirmation link" if app_config().require_confirmation else "Send my letter"
+    )
     notice = (
         "This page had expired, so your letter has not been sent yet. "
-        "Check it and press “Send my letter” again."
+        f"Check it and press “{button}” again."
     )
     return render_letter_page(campaign, form, mp, notice=notice), 400

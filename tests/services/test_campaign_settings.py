@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy.orm import Session
 
@@ -33,3 +35,35 @@ def test_change_status_refuses_a_draft_when_the_campaign_is_on_the_home_page(
     assert refused.value.field == "is_default"
     db_session.expire_all()
     assert campaign.status == CampaignStatus.LIVE
+
+
+def test_update_campaign_refuses_a_next_ask_link_without_button_words(
+    db_session: Session,
+) -> None:
+    campaign = create_campaign(db_session)
+    details = replace(settings.details_of(campaign), next_ask_url="https://example.org/donate")
+
+    with pytest.raises(settings.CampaignProblem) as refused:
+        settings.update_campaign(db_session, campaign, details)
+
+    assert refused.value.field == "next_ask_text"
+
+
+def test_update_campaign_saves_how_it_looks_and_travels_when_every_field_is_given(
+    db_session: Session,
+) -> None:
+    campaign = create_campaign(db_session)
+    details = replace(
+        settings.details_of(campaign),
+        hero_image_url="/static/hero.jpg",
+        share_image_url="https://cdn.example.org/share.jpg",
+        meta_description="Ask your MP.",
+        target_letters=5000,
+        next_ask_text="Donate",
+        next_ask_url="https://example.org/donate",
+    )
+
+    settings.update_campaign(db_session, campaign, details)
+
+    db_session.expire_all()
+    assert settings.details_of(campaign) == details
