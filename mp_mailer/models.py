@@ -123,7 +123,7 @@ class Campaign(Base):
     share_text: Mapped[str] = mapped_column(Text, default="")
     petition_url: Mapped[str | None] = mapped_column(String(500))
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
-    # How the campaign looks and travels (migration 0007): its page's hero image, what a shared
+    # How the campaign looks and travels (migration 0004): its page's hero image, what a shared
     # link shows, the goal its progress bar counts towards and the ask after a letter is sent.
     hero_image_url: Mapped[str | None] = mapped_column(String(500))
     share_image_url: Mapped[str | None] = mapped_column(String(500))

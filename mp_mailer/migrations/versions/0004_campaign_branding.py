@@ -1,7 +1,7 @@
 """campaign branding
 
-Revision ID: 0007
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-02 01:40:00
 
 A campaign's hero image, share image and meta description (what a shared link shows), the number
@@ -14,9 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-# Chained after 0002 on this branch; issue 7's 0003 comes first once both are merged.
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
