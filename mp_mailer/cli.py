@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import run_simple
 
 from mp_mailer.clients.parliament import MembersApiClient, MembersApiError
-from mp_mailer.clients.smtp_relay import SmtpRelay
-from mp_mailer.config import Config, ConfigError, smtp_settings
+from mp_mailer.config import Config, ConfigError, smtp_relay
+from mp_mailer.config import smtp_settings as smtp_settings  # tests and bench/ import it here
 from mp_mailer.db import utcnow
 from mp_mailer.models import UserRole
 from mp_mailer.schema import upgrade_database
+from mp_mailer.services.bounce_addresses import BounceAddresses
 from mp_mailer.services.demo_data import DEFAULT_LETTERS, DemoRefused, seed_demo
 from mp_mailer.services.mp_lookup import LookupProblem, sync_current_mps
 from mp_mailer.services.outbox import RetryPolicy
@@ -60,6 +61,9 @@ def worker_settings(config: Config) -> WorkerSettings:
         poll_seconds=config.worker_poll_seconds,
         confirmation_max_age_hours=config.confirmation_max_age_hours,
         relay_outage_max_wait=timedelta(seconds=config.relay_outage_max_wait_seconds),
+        bounce_addresses=BounceAddresses(config.secret_key, config.bounce_address)
+        if config.bounce_address
+        else None,
     )
 
 
@@ -95,7 +99,7 @@ def worker_command(once: bool) -> None:
     try:
         delivered = run_worker(
             _session_factory(),
-            lambda: SmtpRelay(smtp_settings(config)),
+            lambda: smtp_relay(config),
             worker_settings(config),
             once=once,
             stop=stop,
@@ -206,7 +210,7 @@ def run_command(host: str, port: int, sink: bool) -> None:
         target=run_worker,
         args=(
             _session_factory(),
-            lambda: SmtpRelay(smtp_settings(config)),
+            lambda: smtp_relay(config),
             worker_settings(config),
         ),
         kwargs={"stop": stop},

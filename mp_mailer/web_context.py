@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mp_mailer.clients.parliament import MembersApiClient
 from mp_mailer.clients.smtp_relay import SmtpRelay
-from mp_mailer.config import Config, smtp_settings
+from mp_mailer.config import Config
+from mp_mailer.config import smtp_relay as config_smtp_relay
 from mp_mailer.db import utcnow
 from mp_mailer.models import Campaign
 from mp_mailer.services.mp_lookup import CacheLifetimes, LookupBudget
@@ -54,7 +55,7 @@ def now() -> datetime:
 
 def smtp_relay() -> SmtpRelay:
     """A relay for an email sent while a request waits (a campaigner's test send)."""
-    return SmtpRelay(smtp_settings(app_config()))
+    return config_smtp_relay(app_config())
 
 
 def lookup_lifetimes() -> CacheLifetimes:
