@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
@@ -17,6 +19,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import run_simple
 
+from mp_mailer.clients.inbound_mail import (
+    ImapError,
+    ImapSettings,
+    MessageHandler,
+    poll_mailbox,
+    start_receiver,
+)
 from mp_mailer.clients.parliament import MembersApiClient, MembersApiError
 from mp_mailer.config import Config, ConfigError, smtp_relay
 from mp_mailer.config import smtp_settings as smtp_settings  # tests and bench/ import it here
@@ -24,12 +33,15 @@ from mp_mailer.db import utcnow
 from mp_mailer.models import UserRole
 from mp_mailer.schema import upgrade_database
 from mp_mailer.services.bounce_addresses import BounceAddresses
+from mp_mailer.services.bounces import ForgedBounceAddress, accept_returned_mail
 from mp_mailer.services.demo_data import DEFAULT_LETTERS, DemoRefused, seed_demo
 from mp_mailer.services.mp_lookup import LookupProblem, sync_current_mps
 from mp_mailer.services.outbox import RetryPolicy
 from mp_mailer.services.seed import seed_first_campaign
 from mp_mailer.services.users import UserProblem, create_user
 from mp_mailer.worker import RelayUnavailable, WorkerSettings, run_worker
+
+logger = logging.getLogger(__name__)
 
 
 def _config() -> Config:
@@ -109,6 +121,68 @@ def worker_command(once: bool) -> None:
             f"The SMTP relay cannot be reached ({e}); nothing was sent, try again later."
         ) from e
     click.echo(f"Worker stopped after {delivered} emails.")
+
+
+def returned_mail_recorder(config: Config) -> tuple[BounceAddresses, MessageHandler]:
+    if not config.bounce_address:
+        raise click.ClickException("Set BOUNCE_ADDRESS first: returned mail is read for it.")
+    addresses = BounceAddresses(config.secret_key, config.bounce_address)
+    factory = _session_factory()
+
+    def record(recipients: list[str], raw: bytes) -> bool:
+        with factory() as session:
+            try:
+                accept_returned_mail(session, addresses, recipients, raw, utcnow())
+            except ForgedBounceAddress:
+                logger.warning("Returned mail refused: not to a valid bounce address")
+                return False
+        return True
+
+    return addresses, record
+
+
+@click.command("inbound")
+@with_appcontext
+@click.option("--imap", "use_imap", is_flag=True, help="Poll IMAP_URL instead of listening.")
+@click.option("--once", is_flag=True, help="With --imap: read what is there now, then exit.")
+def inbound_command(use_imap: bool, once: bool) -> None:
+    """Read returned mail (bounces, automatic replies) and record it on each letter."""
+    config = _config()
+    addresses, record = returned_mail_recorder(config)
+    if not use_imap:
+        controller = start_receiver(
+            config.inbound_smtp_host,
+            config.inbound_smtp_port,
+            lambda address: addresses.letter_id_of(address) is not None,
+            record,
+        )
+        click.echo(
+            f"Receiving returned mail on {config.inbound_smtp_host}:{config.inbound_smtp_port}."
+        )
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            controller.stop()
+        return
+    if not config.imap_url:
+        raise click.ClickException("Set IMAP_URL to read returned mail from a mailbox.")
+    settings = ImapSettings.from_url(config.imap_url)
+    while True:
+        try:
+            count = poll_mailbox(settings, record)
+        except ImapError as e:
+            if once:
+                raise click.ClickException(f"Could not read the mailbox: {e}") from e
+            logger.warning("Could not read the returned-mail mailbox: %s", e)
+            count = 0
+        if once:
+            click.echo(f"Read {count} returned messages.")
+            return
+        time.sleep(config.imap_poll_seconds)
 
 
 @click.command("sync-mps")
@@ -233,6 +307,7 @@ def register_commands(app: Flask) -> None:
         init_db_command,
         worker_command,
         sync_mps_command,
+        inbound_command,
         create_user_command,
         run_command,
         seed_demo_command,
