@@ -37,6 +37,13 @@ from mp_mailer.services.bounces import ForgedBounceAddress, accept_returned_mail
 from mp_mailer.services.demo_data import DEFAULT_LETTERS, DemoRefused, seed_demo
 from mp_mailer.services.mp_lookup import LookupProblem, sync_current_mps
 from mp_mailer.services.outbox import RetryPolicy
+from mp_mailer.services.pacing import (
+    Pacing,
+    PacingProblem,
+    campaign_id_for,
+    find_pacing,
+    set_pacing,
+)
 from mp_mailer.services.seed import seed_first_campaign
 from mp_mailer.services.users import UserProblem, create_user
 from mp_mailer.worker import RelayUnavailable, WorkerSettings, run_worker
@@ -185,6 +192,41 @@ def inbound_command(use_imap: bool, once: bool) -> None:
         time.sleep(config.imap_poll_seconds)
 
 
+@click.command("pacing")
+@with_appcontext
+@click.argument("campaign_slug")
+@click.option("--per-hour", type=click.IntRange(0), help="Letters an hour at most (0: no limit).")
+@click.option(
+    "--per-mp-per-day", type=click.IntRange(0), help="Letters to one MP a day (0: no limit)."
+)
+@click.option("--window", help='UK sending hours, e.g. "mon-fri 08:00-20:00" ("" for any time).')
+def pacing_command(
+    campaign_slug: str, per_hour: int | None, per_mp_per_day: int | None, window: str | None
+) -> None:
+    """Show or set a campaign's sending pace; letters over a limit wait, in order."""
+    with _session_factory()() as session:
+        try:
+            campaign_id = campaign_id_for(session, campaign_slug)
+            current = find_pacing(session, campaign_id)
+            if per_hour is None and per_mp_per_day is None and window is None:
+                click.echo(f"{campaign_slug}: {current.describe()}")
+                return
+            updated = set_pacing(
+                session,
+                campaign_slug,
+                Pacing(
+                    current.letters_per_hour if per_hour is None else (per_hour or None),
+                    current.letters_per_mp_per_day
+                    if per_mp_per_day is None
+                    else (per_mp_per_day or None),
+                    current.sending_window if window is None else window,
+                ),
+            )
+        except PacingProblem as e:
+            raise click.ClickException(e.message) from e
+    click.echo(f"{campaign_slug}: {updated.describe()}")
+
+
 @click.command("sync-mps")
 @with_appcontext
 def sync_mps_command() -> None:
@@ -308,6 +350,7 @@ def register_commands(app: Flask) -> None:
         worker_command,
         sync_mps_command,
         inbound_command,
+        pacing_command,
         create_user_command,
         run_command,
         seed_demo_command,

@@ -127,6 +127,13 @@ class Pacing:
         return "; ".join(part for part in parts if part) or "no limits"
 
 
+def campaign_id_for(session: Session, campaign_slug: str) -> int:
+    campaign_id = session.scalar(select(Campaign.id).where(Campaign.slug == campaign_slug))
+    if campaign_id is None:
+        raise PacingProblem(f"there is no campaign {campaign_slug!r}")
+    return campaign_id
+
+
 def find_pacing(session: Session, campaign_id: int) -> Pacing:
     row = session.get(CampaignPacing, campaign_id)
     if row is None:
@@ -142,12 +149,10 @@ def set_pacing(session: Session, campaign_slug: str, pacing: Pacing) -> Pacing:
         if limit is not None and limit < 1:
             raise PacingProblem("a limit must be at least 1 (leave it out for no limit)")
     with transaction(session):
-        campaign = session.scalar(select(Campaign).where(Campaign.slug == campaign_slug))
-        if campaign is None:
-            raise PacingProblem(f"there is no campaign {campaign_slug!r}")
-        row = session.get(CampaignPacing, campaign.id) or CampaignPacing(campaign_id=campaign.id)
+        campaign_id = campaign_id_for(session, campaign_slug)
+        row = session.get(CampaignPacing, campaign_id) or CampaignPacing(campaign_id=campaign_id)
         row.letters_per_hour = pacing.letters_per_hour
         row.letters_per_mp_per_day = pacing.letters_per_mp_per_day
         row.sending_window = pacing.sending_window.strip()
         session.add(row)
-    return find_pacing(session, campaign.id)
+    return find_pacing(session, campaign_id)
