@@ -227,6 +227,24 @@ def pacing_command(
     click.echo(f"{campaign_slug}: {updated.describe()}")
 
 
+@click.command("check-sender")
+@with_appcontext
+def check_sender_command() -> None:
+    """Look up SPF, DMARC and DKIM for MAIL_FROM's domain and say whether mail will be trusted."""
+    from mp_mailer.clients.dns_records import TxtResolver
+    from mp_mailer.web_context import sender_report_for
+
+    resolver = current_app.extensions.get("mp_mailer.dns_resolver") or TxtResolver()
+    report = sender_report_for(_config(), resolver)
+    for finding in report.findings:
+        click.echo(f"{finding.name}: {'ok' if finding.ok else 'PROBLEM'}: {finding.says}")
+        if finding.record:
+            click.echo(f"    {finding.record}")
+    click.echo(report.summary())
+    if not report.likely_trusted:
+        sys.exit(1)
+
+
 @click.command("sync-mps")
 @with_appcontext
 def sync_mps_command() -> None:
@@ -351,6 +369,7 @@ def register_commands(app: Flask) -> None:
         sync_mps_command,
         inbound_command,
         pacing_command,
+        check_sender_command,
         create_user_command,
         run_command,
         seed_demo_command,

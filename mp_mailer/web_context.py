@@ -6,10 +6,12 @@ build from the settings (an SMTP relay, cache lifetimes, public URLs)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from flask import current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
+from mp_mailer.clients.dns_records import TxtLookup, TxtResolver
 from mp_mailer.clients.parliament import MembersApiClient
 from mp_mailer.clients.smtp_relay import SmtpRelay
 from mp_mailer.config import Config
@@ -17,6 +19,7 @@ from mp_mailer.config import smtp_relay as config_smtp_relay
 from mp_mailer.db import utcnow
 from mp_mailer.models import Campaign
 from mp_mailer.services.mp_lookup import CacheLifetimes, LookupBudget
+from mp_mailer.services.sender_checks import DkimKey, SenderReport, check_sender
 
 
 def app_config() -> Config:
@@ -71,3 +74,19 @@ def lookup_lifetimes() -> CacheLifetimes:
 def public_campaign_url(campaign: Campaign) -> str:
     """The campaign's page as supporters reach it, whatever address staff are using."""
     return f"{app_config().public_url.rstrip('/')}/c/{campaign.slug}"
+
+
+def sender_report() -> SenderReport:
+    """The sender checks for MAIL_FROM's domain, through the app's resolver (a stub in tests)."""
+    resolver: TxtLookup = current_app.extensions.get("mp_mailer.dns_resolver") or TxtResolver()
+    return sender_report_for(app_config(), resolver)
+
+
+def sender_report_for(config: Config, resolver: TxtLookup) -> SenderReport:
+    key = None
+    if config.dkim_selector and config.dkim_domain and config.dkim_key_file:
+        key = DkimKey(
+            config.dkim_selector, config.dkim_domain, Path(config.dkim_key_file).read_bytes()
+        )
+    domain = config.mail_from_address.domain
+    return check_sender(resolver, domain, config.smtp_host, key)
