@@ -58,8 +58,8 @@ def send_back(inbound: tuple[str, int], raw: bytes, to: str) -> None:
         smtp.sendmail("", [to], raw)
 
 
-def sent_letter(db_session: Session, deliver: Callable[[], int]) -> Letter:
-    letter = create_letter(db_session)
+def sent_letter(db_session: Session, deliver: Callable[[], int], **overrides: Any) -> Letter:
+    letter = create_letter(db_session, **overrides)
     deliver()
     db_session.refresh(letter)
     assert letter.status == LetterStatus.SENT
@@ -261,3 +261,26 @@ def test_letter_page_shows_the_bounce_reason_when_a_letter_bounced(
 
     assert "Bounced" in page.text(".tag")
     assert "User unknown in virtual mailbox table" in page.text(".bounce-reason")
+
+
+def test_figures_page_counts_returned_mail_per_campaign_and_per_mp_when_some_came_back(
+    db_session: Session,
+    deliver: Callable[[], int],
+    inbound: tuple[str, int],
+    client_request: ClientRequest,
+    login_as: Any,
+) -> None:
+    bounced = sent_letter(db_session, deliver)
+    acknowledged = sent_letter(db_session, deliver, campaign=bounced.campaign)
+    for letter, fixture in [(bounced, "postfix_dsn"), (acknowledged, "acknowledgement")]:
+        address = ADDRESSES.for_letter(letter.id)
+        send_back(inbound, returned_mail(fixture, letter, address), address)
+    login_as("staff")
+
+    page = client_request.get("send_log.figures", campaign=bounced.campaign_id)
+
+    totals = page.text(".returned-mail-totals")
+    assert "Bounced 1" in totals
+    assert "Automatic acknowledgements 1" in totals
+    assert "Out-of-office replies 0" in totals
+    assert "Ms Diane Abbott 1 0 0 1 0" in page.text(".returned-mail-by-mp")

@@ -28,6 +28,7 @@ from mp_mailer.services.send_log import figures as letter_figures
 from mp_mailer.services.send_log import letter_detail as one_letter
 from mp_mailer.services.send_log.filters import LetterFilter
 from mp_mailer.services.send_log.letter_detail import ActionRefused, LetterNotFound
+from mp_mailer.services.send_log.returned_mail_figures import returned_mail_figures
 from mp_mailer.views.charts import letters_per_day_chart
 from mp_mailer.views.send_log_query import filter_query, log_query, parse_filter
 from mp_mailer.web_context import db_session, new_db_session, now, sender_report
@@ -167,6 +168,7 @@ def figures() -> ResponseReturnValue:
         campaign_id=campaign_id,
         period=period,
         campaigns=filters.campaign_choices(db_session()),
+        returned=returned_mail_figures(db_session(), campaign_id),
     )
 
 
