@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mp_mailer.cli import returned_mail_recorder
-from mp_mailer.clients.inbound_mail import start_receiver
+from mp_mailer.clients.inbound_mail import ImapError, ImapSettings, poll_mailbox, start_receiver
 from mp_mailer.models import (
     DeliveryAttempt,
     EmailKind,
@@ -26,6 +26,7 @@ from mp_mailer.models import (
 from mp_mailer.services.bounce_addresses import BounceAddresses
 from tests.conftest import TEST_SECRET_KEY, Clock
 from tests.factories import cache_mp, create_letter
+from tests.imap_server import ImapTestServer
 from tests.pages import ClientRequest
 from tests.returned_mail import returned_mail
 from tests.smtp_server import SmtpTestServer, free_port
@@ -284,3 +285,32 @@ def test_figures_page_counts_returned_mail_per_campaign_and_per_mp_when_some_cam
     assert "Automatic acknowledgements 1" in totals
     assert "Out-of-office replies 0" in totals
     assert "Ms Diane Abbott 1 0 0 1 0" in page.text(".returned-mail-by-mp")
+
+
+def test_inbound_imap_poll_marks_the_letter_bounced_and_the_message_seen_when_a_dsn_waits(
+    app: Flask, db_session: Session, deliver: Callable[[], int]
+) -> None:
+    letter = sent_letter(db_session, deliver)
+    address = ADDRESSES.for_letter(letter.id)
+    with ImapTestServer("bounces", "s3cret") as imap:
+        dsn = imap.add(returned_mail("postfix_dsn", letter, address))
+        forged = imap.add(returned_mail("postfix_dsn", letter, address.replace("-", "-0")))
+        settings = ImapSettings.from_url(f"imap://bounces:s3cret@127.0.0.1:{imap.port}/INBOX")
+        with app.app_context():
+            _, record = returned_mail_recorder(app.extensions["mp_mailer.config"])
+
+        handled = poll_mailbox(settings, record)
+
+        assert handled == 2
+        assert imap.seen == {dsn, forged}
+    db_session.refresh(letter)
+    assert letter.status == LetterStatus.BOUNCED
+    assert db_session.scalar(select(func.count()).select_from(ReturnedMail)) == 1
+
+
+def test_inbound_imap_poll_raises_imap_error_when_the_login_is_refused() -> None:
+    with ImapTestServer("bounces", "s3cret") as imap:
+        settings = ImapSettings.from_url(f"imap://bounces:wrong@127.0.0.1:{imap.port}/INBOX")
+
+        with pytest.raises(ImapError):
+            poll_mailbox(settings, lambda recipients, raw: True)

@@ -126,11 +126,15 @@ def _connect(settings: ImapSettings) -> imaplib.IMAP4:
         imap = imaplib.IMAP4_SSL(settings.host, settings.port, timeout=settings.timeout)
     else:
         imap = imaplib.IMAP4(settings.host, settings.port, timeout=settings.timeout)
-    imap.login(settings.username, settings.password)
-    status, _ = imap.select(settings.mailbox)
-    if status != "OK":
-        imap.logout()
-        raise ImapError(f"the mailbox {settings.mailbox!r} cannot be opened")
+    try:
+        imap.login(settings.username, settings.password)
+        status, _ = imap.select(settings.mailbox)
+        if status != "OK":
+            raise ImapError(f"the mailbox {settings.mailbox!r} cannot be opened")
+    except BaseException:
+        # A refused login must not leave the socket open.
+        imap.shutdown()
+        raise
     return imap
 
 
