@@ -19,6 +19,11 @@ if ! command -v postfix >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q postfix >/dev/null
 fi
 
+# The supporter's mailbox: a file Postfix's local agent appends to (it delivers as nobody).
+NOTICE_BOX=/var/tmp/mp-mailer-supporter.mbox
+: >"$NOTICE_BOX"
+chmod 666 "$NOTICE_BOX"
+
 [ -f /etc/postfix/main.cf.mp-mailer ] || cp /etc/postfix/main.cf /etc/postfix/main.cf.mp-mailer
 # mp.test is the MPs' "local domain": any recipient is accepted at RCPT (local_recipient_maps
 # empty), so an unknown mailbox fails after acceptance and Postfix writes a DSN, as a real
@@ -30,10 +35,11 @@ postconf -e \
     "inet_protocols = ipv4" \
     "mynetworks = 127.0.0.0/8" \
     "local_recipient_maps =" \
-    "transport_maps = inline:{ bounce.test = smtp:[127.0.0.1]:2526 }" \
+    "transport_maps = inline:{bounce.test=smtp:[127.0.0.1]:2526}" \
     "smtp_tls_security_level = none" \
     "smtputf8_enable = no" \
-    "alias_maps = inline:{ supporter = root }" \
+    "alias_maps = inline:{supporter=$NOTICE_BOX}" \
+    "maillog_file = /var/log/postfix.log" \
     "alias_database ="
 postfix check
 (postfix status >/dev/null 2>&1 && postfix reload >/dev/null 2>&1) || postfix start >/dev/null 2>&1
@@ -101,18 +107,18 @@ RESULT=$(status)
 echo "Letter $LETTER_ID: $RESULT"
 case "$RESULT" in
     bounced*) ;;
-    *) echo "FAIL: the letter was not marked bounced"; tail -20 /var/log/mail.log 2>/dev/null || true; exit 1 ;;
+    *) echo "FAIL: the letter was not marked bounced"; tail -20 /var/log/postfix.log 2>/dev/null || true; exit 1 ;;
 esac
 
 # The supporter's notice, through the same relay, to the local mailbox supporter@mp.test.
 $BIN/mp-mailer worker --once
 for _ in $(seq 1 15); do
-    grep -q "did not arrive" /var/mail/root 2>/dev/null && break
+    grep -q "did not arrive" "$NOTICE_BOX" 2>/dev/null && break
     sleep 1
 done
 echo "Letter $LETTER_ID: $(status)"
-if grep -q "Subject: Your letter to Ms Nobody did not arrive" /var/mail/root; then
-    echo "OK: real DSN from Postfix -> bounced, and the supporter's notice is in /var/mail/root"
+if grep -q "Subject: Your letter to Ms Nobody did not arrive" "$NOTICE_BOX"; then
+    echo "OK: real DSN from Postfix -> bounced, and the supporter's notice is in $NOTICE_BOX"
 else
-    echo "FAIL: no notice in /var/mail/root"; exit 1
+    echo "FAIL: no notice in $NOTICE_BOX"; exit 1
 fi
