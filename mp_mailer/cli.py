@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -18,12 +20,21 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import run_simple
 
+from mp_mailer.clients.inbound_mail import (
+    ImapError,
+    ImapSettings,
+    MessageHandler,
+    poll_mailbox,
+    start_receiver,
+)
 from mp_mailer.clients.parliament import MembersApiClient, MembersApiError
-from mp_mailer.clients.smtp_relay import SmtpRelay
-from mp_mailer.config import Config, ConfigError, smtp_settings
+from mp_mailer.config import Config, ConfigError, smtp_relay
+from mp_mailer.config import smtp_settings as smtp_settings  # tests and bench/ import it here
 from mp_mailer.db import utcnow
 from mp_mailer.models import UserRole
 from mp_mailer.schema import upgrade_database
+from mp_mailer.services.bounce_addresses import BounceAddresses
+from mp_mailer.services.bounces import ForgedBounceAddress, accept_returned_mail
 from mp_mailer.services.demo_data import (
     DEFAULT_LETTERS,
     DemoRefused,
@@ -32,9 +43,18 @@ from mp_mailer.services.demo_data import (
 )
 from mp_mailer.services.mp_lookup import LookupProblem, sync_current_mps
 from mp_mailer.services.outbox import RetryPolicy
+from mp_mailer.services.pacing import (
+    Pacing,
+    PacingProblem,
+    campaign_id_for,
+    find_pacing,
+    set_pacing,
+)
 from mp_mailer.services.seed import seed_first_campaign
 from mp_mailer.services.users import UserProblem, create_user
 from mp_mailer.worker import RelayUnavailable, WorkerSettings, run_worker
+
+logger = logging.getLogger(__name__)
 
 
 def _config() -> Config:
@@ -66,6 +86,9 @@ def worker_settings(config: Config) -> WorkerSettings:
         poll_seconds=config.worker_poll_seconds,
         confirmation_max_age_hours=config.confirmation_max_age_hours,
         relay_outage_max_wait=timedelta(seconds=config.relay_outage_max_wait_seconds),
+        bounce_addresses=BounceAddresses(config.secret_key, config.bounce_address)
+        if config.bounce_address
+        else None,
     )
 
 
@@ -101,7 +124,7 @@ def worker_command(once: bool) -> None:
     try:
         delivered = run_worker(
             _session_factory(),
-            lambda: SmtpRelay(smtp_settings(config)),
+            lambda: smtp_relay(config),
             worker_settings(config),
             once=once,
             stop=stop,
@@ -111,6 +134,121 @@ def worker_command(once: bool) -> None:
             f"The SMTP relay cannot be reached ({e}); nothing was sent, try again later."
         ) from e
     click.echo(f"Worker stopped after {delivered} emails.")
+
+
+def returned_mail_recorder(config: Config) -> tuple[BounceAddresses, MessageHandler]:
+    if not config.bounce_address:
+        raise click.ClickException("Set BOUNCE_ADDRESS first: returned mail is read for it.")
+    addresses = BounceAddresses(config.secret_key, config.bounce_address)
+    factory = _session_factory()
+
+    def record(recipients: list[str], raw: bytes) -> bool:
+        with factory() as session:
+            try:
+                accept_returned_mail(session, addresses, recipients, raw, utcnow())
+            except ForgedBounceAddress:
+                logger.warning("Returned mail refused: not to a valid bounce address")
+                return False
+        return True
+
+    return addresses, record
+
+
+@click.command("inbound")
+@with_appcontext
+@click.option("--imap", "use_imap", is_flag=True, help="Poll IMAP_URL instead of listening.")
+@click.option("--once", is_flag=True, help="With --imap: read what is there now, then exit.")
+def inbound_command(use_imap: bool, once: bool) -> None:
+    """Read returned mail (bounces, automatic replies) and record it on each letter."""
+    config = _config()
+    addresses, record = returned_mail_recorder(config)
+    if not use_imap:
+        controller = start_receiver(
+            config.inbound_smtp_host,
+            config.inbound_smtp_port,
+            lambda address: addresses.letter_id_of(address) is not None,
+            record,
+        )
+        click.echo(
+            f"Receiving returned mail on {config.inbound_smtp_host}:{config.inbound_smtp_port}."
+        )
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            controller.stop()
+        return
+    if not config.imap_url:
+        raise click.ClickException("Set IMAP_URL to read returned mail from a mailbox.")
+    settings = ImapSettings.from_url(config.imap_url)
+    while True:
+        try:
+            count = poll_mailbox(settings, record)
+        except ImapError as e:
+            if once:
+                raise click.ClickException(f"Could not read the mailbox: {e}") from e
+            logger.warning("Could not read the returned-mail mailbox: %s", e)
+            count = 0
+        if once:
+            click.echo(f"Read {count} returned messages.")
+            return
+        time.sleep(config.imap_poll_seconds)
+
+
+@click.command("pacing")
+@with_appcontext
+@click.argument("campaign_slug")
+@click.option("--per-hour", type=click.IntRange(0), help="Letters an hour at most (0: no limit).")
+@click.option(
+    "--per-mp-per-day", type=click.IntRange(0), help="Letters to one MP a day (0: no limit)."
+)
+@click.option("--window", help='UK sending hours, e.g. "mon-fri 08:00-20:00" ("" for any time).')
+def pacing_command(
+    campaign_slug: str, per_hour: int | None, per_mp_per_day: int | None, window: str | None
+) -> None:
+    """Show or set a campaign's sending pace; letters over a limit wait, in order."""
+    with _session_factory()() as session:
+        try:
+            campaign_id = campaign_id_for(session, campaign_slug)
+            current = find_pacing(session, campaign_id)
+            if per_hour is None and per_mp_per_day is None and window is None:
+                click.echo(f"{campaign_slug}: {current.describe()}")
+                return
+            updated = set_pacing(
+                session,
+                campaign_slug,
+                Pacing(
+                    current.letters_per_hour if per_hour is None else (per_hour or None),
+                    current.letters_per_mp_per_day
+                    if per_mp_per_day is None
+                    else (per_mp_per_day or None),
+                    current.sending_window if window is None else window,
+                ),
+            )
+        except PacingProblem as e:
+            raise click.ClickException(e.message) from e
+    click.echo(f"{campaign_slug}: {updated.describe()}")
+
+
+@click.command("check-sender")
+@with_appcontext
+def check_sender_command() -> None:
+    """Look up SPF, DMARC and DKIM for MAIL_FROM's domain and say whether mail will be trusted."""
+    from mp_mailer.clients.dns_records import TxtResolver
+    from mp_mailer.web_context import sender_report_for
+
+    resolver = current_app.extensions.get("mp_mailer.dns_resolver") or TxtResolver()
+    report = sender_report_for(_config(), resolver)
+    for finding in report.findings:
+        click.echo(f"{finding.name}: {'ok' if finding.ok else 'PROBLEM'}: {finding.says}")
+        if finding.record:
+            click.echo(f"    {finding.record}")
+    click.echo(report.summary())
+    if not report.likely_trusted:
+        sys.exit(1)
 
 
 @click.command("sync-mps")
@@ -244,7 +382,7 @@ def run_command(host: str, port: int, sink: bool) -> None:
         target=run_worker,
         args=(
             _session_factory(),
-            lambda: SmtpRelay(smtp_settings(config)),
+            lambda: smtp_relay(config),
             worker_settings(config),
         ),
         kwargs={"stop": stop},
@@ -267,6 +405,9 @@ def register_commands(app: Flask) -> None:
         init_db_command,
         worker_command,
         sync_mps_command,
+        inbound_command,
+        pacing_command,
+        check_sender_command,
         create_user_command,
         run_command,
         seed_demo_command,

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 from limits import parse_many
 
-from mp_mailer.clients.smtp_relay import SmtpSettings
+from mp_mailer.clients.dkim_signing import DkimKeyError, DkimSigner
+from mp_mailer.clients.smtp_relay import SmtpRelay, SmtpSettings
 
 DEFAULT_PARLIAMENT_API_URL = "https://members-api.parliament.uk/api"
 SMTP_SECURITY_CHOICES = ("none", "starttls", "ssl")
@@ -70,6 +71,17 @@ class Config:
     sink_directory: str = ""
     trusted_proxies: int = 0
     log_level: str = "INFO"
+    # Returned mail (bounces, automatic replies): each letter's envelope sender is a signed
+    # address under this one's domain; `mp-mailer inbound` reads what comes back.
+    bounce_address: str | None = None
+    inbound_smtp_host: str = "127.0.0.1"
+    inbound_smtp_port: int = 2525
+    imap_url: str | None = None
+    imap_poll_seconds: float = 60.0
+    # DKIM signing of every outgoing email: all three, or none.
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+    dkim_key_file: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -128,6 +140,14 @@ _ENV_NAMES = {
     "sink_directory": "SINK_DIRECTORY",
     "trusted_proxies": "TRUSTED_PROXIES",
     "log_level": "LOG_LEVEL",
+    "bounce_address": "BOUNCE_ADDRESS",
+    "inbound_smtp_host": "INBOUND_SMTP_HOST",
+    "inbound_smtp_port": "INBOUND_SMTP_PORT",
+    "imap_url": "IMAP_URL",
+    "imap_poll_seconds": "IMAP_POLL_SECONDS",
+    "dkim_selector": "DKIM_SELECTOR",
+    "dkim_domain": "DKIM_DOMAIN",
+    "dkim_key_file": "DKIM_KEY_FILE",
 }
 REQUIRED = ("secret_key", "database_url", "public_url", "smtp_host", "mail_from")
 
@@ -255,6 +275,50 @@ def _validate_mail(config: Config) -> None:
         )
     if config.mail_redirect_to:
         _check_email("mail_redirect_to", config.mail_redirect_to)
+    if config.bounce_address:
+        _check_email("bounce_address", config.bounce_address)
+        if "+" in config.bounce_address.partition("@")[0]:
+            raise ConfigError("BOUNCE_ADDRESS must have no + (each letter's address adds one)")
+    _validate_inbound(config)
+    _validate_dkim(config)
+
+
+def _validate_inbound(config: Config) -> None:
+    if not 0 < config.inbound_smtp_port < 65536:
+        raise ConfigError(
+            f"INBOUND_SMTP_PORT must be a port number, not {config.inbound_smtp_port}"
+        )
+    if config.imap_url:
+        parts = urlsplit(config.imap_url)
+        if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
+            raise ConfigError(
+                "IMAP_URL must look like imaps://user:password@imap.example.org/INBOX"
+            )
+
+
+def _validate_dkim(config: Config) -> None:
+    values = (config.dkim_selector, config.dkim_domain, config.dkim_key_file)
+    if any(values) and not all(values):
+        raise ConfigError("DKIM_SELECTOR, DKIM_DOMAIN and DKIM_KEY_FILE must be set together")
+    if all(values):
+        try:
+            dkim_signer(config)
+        except DkimKeyError as e:
+            raise ConfigError(f"DKIM_KEY_FILE: {e}") from e
+
+
+def dkim_signer(config: Config) -> DkimSigner | None:
+    """The signer for every outgoing email, when DKIM is configured."""
+    if not (config.dkim_selector and config.dkim_domain and config.dkim_key_file):
+        return None
+    return DkimSigner.from_key_file(
+        config.dkim_selector, config.dkim_domain, Path(config.dkim_key_file)
+    )
+
+
+def smtp_relay(config: Config) -> SmtpRelay:
+    """A connection to the relay as configured, signing with DKIM when a key is set."""
+    return SmtpRelay(smtp_settings(config), dkim_signer=dkim_signer(config))
 
 
 def _validate_branding(config: Config) -> None:

@@ -46,6 +46,10 @@ class LetterStatus(StrEnum):
     CANCELLED = "cancelled"
     # Never confirmed by the supporter within the confirmation link's lifetime.
     EXPIRED = "expired"
+    # After the relay accepted it: the MP's mail system returned it for good (a hard bounce).
+    BOUNCED = "bounced"
+    # After the relay accepted it: the MP's office answered with an automatic acknowledgement.
+    ACKNOWLEDGED = "acknowledged"
 
 
 class CampaignStatus(StrEnum):
@@ -70,6 +74,20 @@ class EmailKind(StrEnum):
     # The supporter's copy of a letter: recorded apart from the MP's, whose delivery it never
     # decides; a temporary refusal is retried to the supporter alone.
     COPY = "copy"
+    # The one email telling the supporter their letter did not reach the MP.
+    NOTICE = "notice"
+
+
+class ReturnedMailKind(StrEnum):
+    """What came back to a letter's bounce address."""
+
+    HARD_BOUNCE = "hard_bounce"
+    SOFT_BOUNCE = "soft_bounce"
+    # The supporter's copy, sent in the same transaction as the letter, bounced.
+    COPY_BOUNCE = "copy_bounce"
+    ACKNOWLEDGEMENT = "acknowledgement"
+    OUT_OF_OFFICE = "out_of_office"
+    UNRECOGNISED = "unrecognised"
 
 
 class AttemptOutcome(StrEnum):
@@ -269,6 +287,11 @@ class Letter(Base):
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_message: Mapped[str | None] = mapped_column(Text)
+    # Why the MP's mail system returned the letter (a hard bounce's diagnostic).
+    bounce_reason: Mapped[str | None] = mapped_column(Text)
+    # The supporter's notice of a bounce or final failure: due, then sent (never twice).
+    notice_due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    notice_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     campaign: Mapped[Campaign] = relationship()
     template: Mapped[LetterTemplate] = relationship()
@@ -310,6 +333,35 @@ class LetterEvent(Base):
 
     letter: Mapped[Letter] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+class ReturnedMail(Base):
+    """A message that came back to a letter's bounce address: a bounce or an automatic reply."""
+
+    __tablename__ = "returned_mail"
+    __table_args__ = (Index("ix_returned_mail_letter_kind", "letter_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id"))
+    kind: Mapped[ReturnedMailKind] = mapped_column(_enum(ReturnedMailKind, "returned_mail_kind"))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The returned message's own Message-ID: the same message read twice is recorded once.
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class CampaignPacing(Base):
+    """A campaign's sending limits; no row, or an empty limit, means no limit."""
+
+    __tablename__ = "campaign_pacing"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    letters_per_hour: Mapped[int | None] = mapped_column(Integer)
+    letters_per_mp_per_day: Mapped[int | None] = mapped_column(Integer)
+    # A sending window in UK time, e.g. "mon-fri 08:00-20:00"; empty: any time.
+    sending_window: Mapped[str] = mapped_column(String(100), default="")
 
 
 class ExportRecord(Base):

@@ -6,17 +6,21 @@ build from the settings (an SMTP relay, cache lifetimes, public URLs)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from flask import current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
+from mp_mailer.clients.dns_records import TxtLookup, TxtResolver
 from mp_mailer.clients.parliament import MembersApiClient
 from mp_mailer.clients.smtp_relay import SmtpRelay
-from mp_mailer.config import Config, smtp_settings
+from mp_mailer.config import Config
+from mp_mailer.config import smtp_relay as config_smtp_relay
 from mp_mailer.db import utcnow
 from mp_mailer.models import Campaign
 from mp_mailer.services.campaign_progress import CampaignProgress, ProgressCounter
 from mp_mailer.services.mp_lookup import CacheLifetimes, LookupBudget
+from mp_mailer.services.sender_checks import DkimKey, SenderReport, check_sender
 
 
 def app_config() -> Config:
@@ -55,7 +59,7 @@ def now() -> datetime:
 
 def smtp_relay() -> SmtpRelay:
     """A relay for an email sent while a request waits (a campaigner's test send)."""
-    return SmtpRelay(smtp_settings(app_config()))
+    return config_smtp_relay(app_config())
 
 
 def lookup_lifetimes() -> CacheLifetimes:
@@ -77,3 +81,19 @@ def campaign_progress(campaign: Campaign) -> CampaignProgress:
     """Letters sent and MPs reached, counted at most once a minute per process."""
     counter: ProgressCounter = current_app.extensions["mp_mailer.progress_counter"]
     return counter.progress(db_session(), campaign, now())
+
+
+def sender_report() -> SenderReport:
+    """The sender checks for MAIL_FROM's domain, through the app's resolver (a stub in tests)."""
+    resolver: TxtLookup = current_app.extensions.get("mp_mailer.dns_resolver") or TxtResolver()
+    return sender_report_for(app_config(), resolver)
+
+
+def sender_report_for(config: Config, resolver: TxtLookup) -> SenderReport:
+    key = None
+    if config.dkim_selector and config.dkim_domain and config.dkim_key_file:
+        key = DkimKey(
+            config.dkim_selector, config.dkim_domain, Path(config.dkim_key_file).read_bytes()
+        )
+    domain = config.mail_from_address.domain
+    return check_sender(resolver, domain, config.smtp_host, key)

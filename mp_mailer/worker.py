@@ -35,7 +35,8 @@ from mp_mailer.email_messages import (
     envelope_address,
 )
 from mp_mailer.models import AttemptOutcome, EmailKind, Letter, LetterStatus
-from mp_mailer.services import outbox
+from mp_mailer.services import outbox, pacing, supporter_notices
+from mp_mailer.services.bounce_addresses import BounceAddresses
 from mp_mailer.services.letters import confirmation_url, make_confirmation_token
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ class WorkerSettings:
     poll_seconds: float
     confirmation_max_age_hours: int
     relay_outage_max_wait: timedelta = timedelta(minutes=10)
+    # Each letter's own envelope sender (VERP) when BOUNCE_ADDRESS is set.
+    bounce_addresses: BounceAddresses | None = None
 
 
 class RelayUnavailable(Exception):
@@ -151,7 +154,7 @@ def _deliver_due(
     with session_factory() as session:
         outbox.reclaim_expired_leases(session, clock())
         outbox.expire_unconfirmed(session, clock(), link_lifetime)
-        while not stop.is_set() and outbox.has_due_email(session, clock()):
+        while not stop.is_set() and _has_due_work(session, clock()):
             _open_relay(relay)
             claim = _claim_next(session, settings, clock)
             if claim is None:
@@ -159,6 +162,10 @@ def _deliver_due(
             did_work = True
             delivered += _deliver_one(session, relay, settings, claim, clock)
     return delivered, did_work
+
+
+def _has_due_work(session: Session, now: datetime) -> bool:
+    return outbox.has_due_email(session, now) or supporter_notices.has_due_notice(session, now)
 
 
 def _open_relay(relay: SmtpRelay) -> None:
@@ -169,10 +176,17 @@ def _open_relay(relay: SmtpRelay) -> None:
 
 
 def _claim_next(session: Session, settings: WorkerSettings, clock: Clock) -> outbox.Claim | None:
+    def claim_next_letter(
+        session: Session, now: datetime, lease: timedelta, token: str
+    ) -> outbox.Claim | None:
+        held_back = pacing.held_back_conditions(session, now)
+        return outbox.claim_next_letter(session, now, lease, token, held_back)
+
     for claim_next in (
         outbox.claim_next_confirmation,
-        outbox.claim_next_letter,
+        claim_next_letter,
         outbox.claim_next_copy,
+        supporter_notices.claim_next_notice,
     ):
         claim = claim_next(session, clock(), settings.lease, outbox.new_claim_token())
         if claim is not None:
@@ -193,6 +207,7 @@ def _deliver_one(
         EmailKind.CONFIRMATION: _send_confirmation,
         EmailKind.LETTER: _send_letter,
         EmailKind.COPY: _send_copy,
+        EmailKind.NOTICE: _send_notice,
     }[claim.kind]
     try:
         return send(session, relay, settings, claim, clock)
@@ -236,6 +251,10 @@ def _record_unsendable(
             outbox.record_permanent_failure(session, claim, result, clock())
         elif claim.kind == EmailKind.CONFIRMATION:
             outbox.record_confirmation_permanent_failure(session, claim, result, clock())
+        elif claim.kind == EmailKind.NOTICE:
+            supporter_notices.record_notice_failure(
+                session, claim, result, clock(), settings.retry_policy, permanent=True
+            )
         else:
             outbox.record_copy_failure(
                 session, claim, result, clock(), settings.retry_policy, permanent=True
@@ -264,6 +283,7 @@ def _send_over_relay(
     recipients: list[str],
     clock: Clock,
     optional: list[str] | None = None,
+    envelope_sender: str | None = None,
 ) -> tuple[SmtpReply | SmtpRelayError, int] | None:
     """Send under a claim checked to be ours right before; None if it was not ours any more.
 
@@ -278,7 +298,10 @@ def _send_over_relay(
     started = time.monotonic()
     try:
         reply: SmtpReply | SmtpRelayError = relay.send(
-            message, recipients, optional_recipients=optional or ()
+            message,
+            recipients,
+            optional_recipients=optional or (),
+            envelope_sender=envelope_sender,
         )
     except SmtpRelayError as e:
         if _relay_fault(e):
@@ -309,7 +332,14 @@ def _send_letter(
     mp_recipient = envelope_address(settings.mail_redirect_to or letter.mp_email)
     copy_to = [envelope_address(letter.supporter_email)] if letter.send_copy else []
     outcome = _send_over_relay(
-        session, relay, claim, message, [mp_recipient, *copy_to], clock, optional=copy_to
+        session,
+        relay,
+        claim,
+        message,
+        [mp_recipient, *copy_to],
+        clock,
+        optional=copy_to,
+        envelope_sender=_bounce_address(settings, letter),
     )
     if outcome is None:
         return 0
@@ -417,6 +447,46 @@ def _send_copy(
         return 0
     outbox.record_copy_sent(session, claim, result, clock())
     _log_attempt(claim, "copy sent", result, LetterStatus.SENT)
+    return 1
+
+
+def _bounce_address(settings: WorkerSettings, letter: Letter) -> str | None:
+    """The letter's own envelope sender, so what comes back maps to it; None: MAIL_FROM's."""
+    if settings.bounce_addresses is None:
+        return None
+    return settings.bounce_addresses.for_letter(letter.id)
+
+
+def _send_notice(
+    session: Session,
+    relay: SmtpRelay,
+    settings: WorkerSettings,
+    claim: outbox.Claim,
+    clock: Clock,
+) -> int:
+    """Tell the supporter, once, that their letter bounced or failed."""
+    letter = session.get_one(Letter, claim.letter_id, populate_existing=True)
+    message = supporter_notices.notice_message(session, letter, settings.mail_from, clock())
+    outcome = _send_over_relay(
+        session, relay, claim, message, [envelope_address(letter.supporter_email)], clock
+    )
+    if outcome is None:
+        return 0
+    reply, duration_ms = outcome
+    result = outbox.AttemptResult(duration_ms, reply.code, _reply_text(reply))
+    if isinstance(reply, SmtpRelayError):
+        supporter_notices.record_notice_failure(
+            session,
+            claim,
+            result,
+            clock(),
+            settings.retry_policy,
+            permanent=isinstance(reply, SmtpPermanentError),
+        )
+        _log_attempt(claim, "notice not accepted", result, None)
+        return 0
+    supporter_notices.record_notice_sent(session, claim, result, clock())
+    _log_attempt(claim, "notice sent", result, letter.status)
     return 1
 
 

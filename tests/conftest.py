@@ -19,9 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from mp_mailer import create_app
-from mp_mailer.cli import smtp_settings, worker_settings
-from mp_mailer.clients.smtp_relay import SmtpRelay
-from mp_mailer.config import _ENV_NAMES
+from mp_mailer.cli import worker_settings
+from mp_mailer.config import _ENV_NAMES, smtp_relay
 from mp_mailer.db import Base, make_engine, utcnow
 from mp_mailer.models import User, UserRole
 from mp_mailer.schema import upgrade_database
@@ -187,7 +186,7 @@ def deliver(app: Flask, clock: Clock) -> Callable[[], int]:
         config = app.extensions["mp_mailer.config"]
         return run_worker(
             app.extensions["mp_mailer.session_factory"],
-            lambda: SmtpRelay(smtp_settings(config)),
+            lambda: smtp_relay(config),
             worker_settings(config),
             once=True,
             clock=clock,

@@ -13,9 +13,11 @@ import ssl
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from types import TracebackType
+
+from mp_mailer.clients.dkim_signing import DkimSigner
 
 logger = logging.getLogger(__name__)
 
@@ -172,10 +174,16 @@ class SmtpRelay:
     """
 
     def __init__(
-        self, settings: SmtpSettings, *, ssl_context: ssl.SSLContext | None = None
+        self,
+        settings: SmtpSettings,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        dkim_signer: DkimSigner | None = None,
     ) -> None:
         self._settings = settings
         self._ssl_context = ssl_context
+        # Signs the exact bytes sent, after they passed check_serialised.
+        self._dkim_signer = dkim_signer
         self._smtp: smtplib.SMTP | None = None
 
     def __enter__(self) -> SmtpRelay:
@@ -212,17 +220,22 @@ class SmtpRelay:
         envelope_recipients: Sequence[str] | None = None,
         *,
         optional_recipients: Collection[str] = (),
+        envelope_sender: str | None = None,
     ) -> SmtpReply:
         """Send `message` to its To, Cc and Bcc addresses, from its Sender (else From) address.
 
         `envelope_recipients`, when given, replaces those addresses in the SMTP envelope (the
         headers are unchanged), e.g. to send a copy to one recipient later. A recipient in
         `optional_recipients` may be refused without stopping the others: the message goes to
-        the rest and the refusal is in the reply's `refused`. Bcc is not transmitted. Raises
+        the rest and the refusal is in the reply's `refused`. `envelope_sender`, when given, is
+        the MAIL FROM address (where bounces go; the From header is unchanged). Bcc is not
+        transmitted. Raises
         SmtpTemporaryError or SmtpPermanentError (see the class docstring), and ValueError if
         the message has no single sender or no recipient.
         """
         envelope = _envelope_of(message, envelope_recipients, optional_recipients)
+        if envelope_sender is not None:
+            envelope = replace(envelope, mail_from=envelope_sender)
         message_id = str(message.get("Message-ID", ""))
         started = time.monotonic()
         try:
@@ -308,6 +321,8 @@ class SmtpRelay:
     ) -> SmtpReply:
         try:
             content, options = _serialise(message, envelope, smtp)
+            if self._dkim_signer is not None:
+                content = self._dkim_signer.sign(content)
             with _translated_errors("mail"):
                 try:
                     code, text = smtp.mail(envelope.mail_from, options)

@@ -145,11 +145,18 @@ def _next_candidate(
 
 
 def claim_next_letter(
-    session: Session, now: datetime, lease: timedelta, token: str
+    session: Session,
+    now: datetime,
+    lease: timedelta,
+    token: str,
+    held_back: Sequence[ColumnElement[bool]] = (),
 ) -> Claim | None:
-    """Take the most overdue queued letter for this worker until now+lease; None if none is due."""
+    """Take the most overdue queued letter for this worker until now+lease; None if none is due.
+
+    `held_back` (from services.pacing) are extra conditions a letter must meet to go now.
+    """
     with transaction(session):
-        due = [Letter.status.in_(DUE_STATUSES), Letter.next_attempt_at <= now]
+        due = [Letter.status.in_(DUE_STATUSES), Letter.next_attempt_at <= now, *held_back]
         letter_id = _next_candidate(session, due, [Letter.next_attempt_at, Letter.id])
         if letter_id is None or not transition(
             session,
@@ -215,15 +222,16 @@ def _claim_without_status_change(
 
 def still_claimed(session: Session, claim: Claim, now: datetime) -> bool:
     """Whether the claim is still this worker's, with lease left: checked right before sending."""
-    status = {
-        EmailKind.LETTER: LetterStatus.SENDING,
-        EmailKind.CONFIRMATION: LetterStatus.AWAITING_CONFIRMATION,
-        EmailKind.COPY: LetterStatus.SENT,
+    statuses = {
+        EmailKind.LETTER: [LetterStatus.SENDING],
+        EmailKind.CONFIRMATION: [LetterStatus.AWAITING_CONFIRMATION],
+        EmailKind.COPY: [LetterStatus.SENT],
+        EmailKind.NOTICE: [LetterStatus.BOUNCED, LetterStatus.FAILED],
     }[claim.kind]
     with transaction(session):
         found = session.scalar(
             select(Letter.id).where(
-                _is_ours(claim), Letter.status == status, Letter.lease_until > now
+                _is_ours(claim), Letter.status.in_(statuses), Letter.lease_until > now
             )
         )
     return found is not None
@@ -383,6 +391,8 @@ def record_temporary_failure(
             retry_deadline=deadline,
             next_attempt_at=None if exhausted else _retry_time(policy, attempts, now, deadline),
             last_error=reply,
+            # A final failure owes the supporter one notice (services.supporter_notices).
+            notice_due_at=now if exhausted else None,
         )
     return new_status if changed else None
 
@@ -406,6 +416,7 @@ def record_permanent_failure(
             next_attempt_at=None,
             attempt_count=Letter.attempt_count + 1,
             last_error=_reply_note(result),
+            notice_due_at=now,
         )
 
 

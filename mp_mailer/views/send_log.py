@@ -28,9 +28,10 @@ from mp_mailer.services.send_log import figures as letter_figures
 from mp_mailer.services.send_log import letter_detail as one_letter
 from mp_mailer.services.send_log.filters import LetterFilter
 from mp_mailer.services.send_log.letter_detail import ActionRefused, LetterNotFound
+from mp_mailer.services.send_log.returned_mail_figures import returned_mail_figures
 from mp_mailer.views.charts import letters_per_day_chart
 from mp_mailer.views.send_log_query import filter_query, log_query, parse_filter
-from mp_mailer.web_context import db_session, new_db_session, now
+from mp_mailer.web_context import db_session, new_db_session, now, sender_report
 
 blueprint = Blueprint("send_log", __name__, url_prefix="/admin/letters")
 
@@ -143,6 +144,12 @@ def _change_letter(
     return redirect(url_for("send_log.letter_detail", letter_id=letter_id, **_log_query()))
 
 
+@blueprint.route("/sender-checks")
+@role_required(UserRole.STAFF)
+def sender_checks() -> ResponseReturnValue:
+    return render_template("send_log/sender_checks.html", report=sender_report())
+
+
 @blueprint.route("/figures")
 @role_required(UserRole.STAFF)
 def figures() -> ResponseReturnValue:
@@ -161,6 +168,7 @@ def figures() -> ResponseReturnValue:
         campaign_id=campaign_id,
         period=period,
         campaigns=filters.campaign_choices(db_session()),
+        returned=returned_mail_figures(db_session(), campaign_id),
     )
 
 

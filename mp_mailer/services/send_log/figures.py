@@ -168,6 +168,9 @@ _SERIES_OF_STATUS = {
     LetterStatus.CANCELLED: "cancelled",
     # Never confirmed: as good as withdrawn, for the figures.
     LetterStatus.EXPIRED: "cancelled",
+    # The relay took them: acknowledged reached the office; bounced did not.
+    LetterStatus.ACKNOWLEDGED: "sent",
+    LetterStatus.BOUNCED: "failed",
     **dict.fromkeys(WAITING_STATUSES, "waiting"),
 }
 
