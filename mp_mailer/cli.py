@@ -25,7 +25,7 @@ from mp_mailer.models import UserRole
 from mp_mailer.schema import upgrade_database
 from mp_mailer.services.demo_data import DEFAULT_LETTERS, DemoRefused, seed_demo
 from mp_mailer.services.mp_lookup import LookupProblem, sync_current_mps
-from mp_mailer.services.outbox import RetryPolicy
+from mp_mailer.services.outbox.transitions import RetryPolicy
 from mp_mailer.services.seed import seed_first_campaign
 from mp_mailer.services.users import UserProblem, create_user
 from mp_mailer.worker import RelayUnavailable, WorkerSettings, run_worker

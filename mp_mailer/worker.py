@@ -35,8 +35,30 @@ from mp_mailer.email_messages import (
     envelope_address,
 )
 from mp_mailer.models import AttemptOutcome, EmailKind, Letter, LetterStatus
-from mp_mailer.services import outbox
 from mp_mailer.services.letters import confirmation_url, make_confirmation_token
+from mp_mailer.services.outbox.claims import (
+    claim_next_confirmation,
+    claim_next_copy,
+    claim_next_letter,
+    has_due_email,
+    reclaim_expired_leases,
+    release_claim,
+    still_claimed,
+)
+from mp_mailer.services.outbox.confirmations import (
+    expire_unconfirmed,
+    record_confirmation_permanent_failure,
+    record_confirmation_sent,
+    record_confirmation_temporary_failure,
+)
+from mp_mailer.services.outbox.copies import record_copy_failure, record_copy_sent
+from mp_mailer.services.outbox.letter_results import (
+    CopyResult,
+    record_permanent_failure,
+    record_sent,
+    record_temporary_failure,
+)
+from mp_mailer.services.outbox.transitions import AttemptResult, Claim, RetryPolicy, new_claim_token
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +71,7 @@ class WorkerSettings:
     public_url: str
     mail_from: Address
     mail_redirect_to: str | None
-    retry_policy: outbox.RetryPolicy
+    retry_policy: RetryPolicy
     lease: timedelta
     poll_seconds: float
     confirmation_max_age_hours: int
@@ -149,9 +171,9 @@ def _deliver_due(
     did_work = False
     link_lifetime = timedelta(hours=settings.confirmation_max_age_hours)
     with session_factory() as session:
-        outbox.reclaim_expired_leases(session, clock())
-        outbox.expire_unconfirmed(session, clock(), link_lifetime)
-        while not stop.is_set() and outbox.has_due_email(session, clock()):
+        reclaim_expired_leases(session, clock())
+        expire_unconfirmed(session, clock(), link_lifetime)
+        while not stop.is_set() and has_due_email(session, clock()):
             _open_relay(relay)
             claim = _claim_next(session, settings, clock)
             if claim is None:
@@ -168,13 +190,13 @@ def _open_relay(relay: SmtpRelay) -> None:
         raise RelayUnavailable(_describe(e)) from e
 
 
-def _claim_next(session: Session, settings: WorkerSettings, clock: Clock) -> outbox.Claim | None:
+def _claim_next(session: Session, settings: WorkerSettings, clock: Clock) -> Claim | None:
     for claim_next in (
-        outbox.claim_next_confirmation,
-        outbox.claim_next_letter,
-        outbox.claim_next_copy,
+        claim_next_confirmation,
+        claim_next_letter,
+        claim_next_copy,
     ):
-        claim = claim_next(session, clock(), settings.lease, outbox.new_claim_token())
+        claim = claim_next(session, clock(), settings.lease, new_claim_token())
         if claim is not None:
             return claim
     return None
@@ -184,7 +206,7 @@ def _deliver_one(
     session: Session,
     relay: SmtpRelay,
     settings: WorkerSettings,
-    claim: outbox.Claim,
+    claim: Claim,
     clock: Clock,
 ) -> int:
     """Send one claimed email. Whatever goes wrong with it stays with it, except the relay being
@@ -216,7 +238,7 @@ def _deliver_one(
 def _record_unsendable(
     session: Session,
     settings: WorkerSettings,
-    claim: outbox.Claim,
+    claim: Claim,
     error: Exception,
     clock: Clock,
 ) -> None:
@@ -226,18 +248,18 @@ def _record_unsendable(
         type(error).__name__,
         extra={"letter_id": claim.letter_id, "kind": str(claim.kind)},
     )
-    result = outbox.AttemptResult(
+    result = AttemptResult(
         duration_ms=0,
         smtp_code=None,
         smtp_reply=f"not sent, the email could not be made: {type(error).__name__}: {error}",
     )
     try:
         if claim.kind == EmailKind.LETTER:
-            outbox.record_permanent_failure(session, claim, result, clock())
+            record_permanent_failure(session, claim, result, clock())
         elif claim.kind == EmailKind.CONFIRMATION:
-            outbox.record_confirmation_permanent_failure(session, claim, result, clock())
+            record_confirmation_permanent_failure(session, claim, result, clock())
         else:
-            outbox.record_copy_failure(
+            record_copy_failure(
                 session, claim, result, clock(), settings.retry_policy, permanent=True
             )
     except SQLAlchemyError as e:
@@ -259,7 +281,7 @@ def _relay_fault(error: SmtpRelayError) -> bool:
 def _send_over_relay(
     session: Session,
     relay: SmtpRelay,
-    claim: outbox.Claim,
+    claim: Claim,
     message: EmailMessage,
     recipients: list[str],
     clock: Clock,
@@ -269,7 +291,7 @@ def _send_over_relay(
 
     A relay-wide failure hands the claim back and raises RelayUnavailable.
     """
-    if not outbox.still_claimed(session, claim, clock()):
+    if not still_claimed(session, claim, clock()):
         logger.warning(
             "Not sending: the claim on this email is no longer ours",
             extra={"letter_id": claim.letter_id, "kind": str(claim.kind)},
@@ -282,7 +304,7 @@ def _send_over_relay(
         )
     except SmtpRelayError as e:
         if _relay_fault(e):
-            outbox.release_claim(session, claim, clock(), "not attempted: relay unreachable")
+            release_claim(session, claim, clock(), "not attempted: relay unreachable")
             raise RelayUnavailable(_describe(e)) from e
         reply = e
     return reply, int((time.monotonic() - started) * 1000)
@@ -292,7 +314,7 @@ def _send_letter(
     session: Session,
     relay: SmtpRelay,
     settings: WorkerSettings,
-    claim: outbox.Claim,
+    claim: Claim,
     clock: Clock,
 ) -> int:
     """Send one claimed letter to the MP, and the supporter's copy with it if they asked.
@@ -314,15 +336,13 @@ def _send_letter(
     if outcome is None:
         return 0
     reply, duration_ms = outcome
-    result = outbox.AttemptResult(duration_ms, reply.code, _reply_text(reply))
+    result = AttemptResult(duration_ms, reply.code, _reply_text(reply))
     if isinstance(reply, SmtpPermanentError):
-        outbox.record_permanent_failure(session, claim, result, clock())
+        record_permanent_failure(session, claim, result, clock())
         _log_attempt(claim, "permanent failure", result, LetterStatus.FAILED)
         return 0
     if isinstance(reply, SmtpRelayError):
-        status = outbox.record_temporary_failure(
-            session, claim, result, clock(), settings.retry_policy
-        )
+        status = record_temporary_failure(session, claim, result, clock(), settings.retry_policy)
         _log_attempt(claim, "temporary failure", result, status)
         return 0
     copy = _copy_result(reply, copy_to, duration_ms, sent_on, settings.retry_policy)
@@ -336,32 +356,30 @@ def _copy_result(
     copy_to: list[str],
     duration_ms: int,
     now: datetime,
-    policy: outbox.RetryPolicy,
-) -> outbox.CopyResult | None:
+    policy: RetryPolicy,
+) -> CopyResult | None:
     """The supporter's copy went in the same transaction; a refusal of it is its own result."""
     if not copy_to:
         return None
     refusal = reply.refused.get(copy_to[0])
     if refusal is None:
-        return outbox.CopyResult(
-            AttemptOutcome.SENT, outbox.AttemptResult(duration_ms, reply.code, reply.text)
-        )
-    result = outbox.AttemptResult(duration_ms, refusal.code, refusal.text)
+        return CopyResult(AttemptOutcome.SENT, AttemptResult(duration_ms, reply.code, reply.text))
+    result = AttemptResult(duration_ms, refusal.code, refusal.text)
     if refusal.is_permanent:
-        return outbox.CopyResult(AttemptOutcome.FAILED, result)
-    return outbox.CopyResult(AttemptOutcome.RETRY, result, now + policy.delay_after(1))
+        return CopyResult(AttemptOutcome.FAILED, result)
+    return CopyResult(AttemptOutcome.RETRY, result, now + policy.delay_after(1))
 
 
 def _record_letter_sent(
     session: Session,
-    claim: outbox.Claim,
-    result: outbox.AttemptResult,
+    claim: Claim,
+    result: AttemptResult,
     sent_on: datetime,
     source: str,
-    copy: outbox.CopyResult | None,
+    copy: CopyResult | None,
 ) -> None:
     try:
-        outbox.record_sent(session, claim, result, sent_on, source, copy)
+        record_sent(session, claim, result, sent_on, source, copy)
         return
     except SQLAlchemyError as e:
         session.rollback()
@@ -371,7 +389,7 @@ def _record_letter_sent(
             extra={"letter_id": claim.letter_id},
         )
     try:
-        outbox.record_sent(session, claim, result, sent_on, None, copy)
+        record_sent(session, claim, result, sent_on, None, copy)
     except SQLAlchemyError as e:
         session.rollback()
         # The relay has it; once the lease runs out it is sent again, with the same Message-ID.
@@ -386,7 +404,7 @@ def _send_copy(
     session: Session,
     relay: SmtpRelay,
     settings: WorkerSettings,
-    claim: outbox.Claim,
+    claim: Claim,
     clock: Clock,
 ) -> int:
     """Retry the supporter's copy: the message the MP received, to the supporter alone."""
@@ -403,9 +421,9 @@ def _send_copy(
     if outcome is None:
         return 0
     reply, duration_ms = outcome
-    result = outbox.AttemptResult(duration_ms, reply.code, _reply_text(reply))
+    result = AttemptResult(duration_ms, reply.code, _reply_text(reply))
     if isinstance(reply, SmtpRelayError):
-        outbox.record_copy_failure(
+        record_copy_failure(
             session,
             claim,
             result,
@@ -415,7 +433,7 @@ def _send_copy(
         )
         _log_attempt(claim, "copy not accepted", result, None)
         return 0
-    outbox.record_copy_sent(session, claim, result, clock())
+    record_copy_sent(session, claim, result, clock())
     _log_attempt(claim, "copy sent", result, LetterStatus.SENT)
     return 1
 
@@ -441,7 +459,7 @@ def _send_confirmation(
     session: Session,
     relay: SmtpRelay,
     settings: WorkerSettings,
-    claim: outbox.Claim,
+    claim: Claim,
     clock: Clock,
 ) -> int:
     letter = session.get_one(Letter, claim.letter_id, populate_existing=True)
@@ -452,18 +470,18 @@ def _send_confirmation(
     if outcome is None:
         return 0
     reply, duration_ms = outcome
-    result = outbox.AttemptResult(duration_ms, reply.code, _reply_text(reply))
+    result = AttemptResult(duration_ms, reply.code, _reply_text(reply))
     if isinstance(reply, SmtpPermanentError):
-        status = outbox.record_confirmation_permanent_failure(session, claim, result, clock())
+        status = record_confirmation_permanent_failure(session, claim, result, clock())
         _log_attempt(claim, "confirmation refused", result, status)
         return 0
     if isinstance(reply, SmtpRelayError):
-        status = outbox.record_confirmation_temporary_failure(
+        status = record_confirmation_temporary_failure(
             session, claim, result, clock(), settings.retry_policy
         )
         _log_attempt(claim, "confirmation refused for now", result, status)
         return 0
-    outbox.record_confirmation_sent(session, claim, result, clock())
+    record_confirmation_sent(session, claim, result, clock())
     _log_attempt(claim, "confirmation sent", result, LetterStatus.AWAITING_CONFIRMATION)
     return 1
 
@@ -506,7 +524,7 @@ def _reply_text(reply: SmtpReply | SmtpRelayError) -> str:
 
 
 def _log_attempt(
-    claim: outbox.Claim, what: str, result: outbox.AttemptResult, status: LetterStatus | None
+    claim: Claim, what: str, result: AttemptResult, status: LetterStatus | None
 ) -> None:
     level = logging.INFO if status == LetterStatus.SENT else logging.WARNING
     if status == LetterStatus.FAILED:
