@@ -28,7 +28,8 @@ from mp_mailer.services.mp_lookup import LookupProblem, sync_current_mps
 from mp_mailer.services.outbox.transitions import RetryPolicy
 from mp_mailer.services.seed import seed_first_campaign
 from mp_mailer.services.users import UserProblem, create_user
-from mp_mailer.worker import RelayUnavailable, WorkerSettings, run_worker
+from mp_mailer.worker.loop import run_worker
+from mp_mailer.worker.settings import RelayUnavailable, WorkerSettings
 
 
 def _config() -> Config:

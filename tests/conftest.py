@@ -25,7 +25,7 @@ from mp_mailer.config import _ENV_NAMES
 from mp_mailer.db import Base, make_engine, utcnow
 from mp_mailer.models import User, UserRole
 from mp_mailer.schema import upgrade_database
-from mp_mailer.worker import run_worker
+from mp_mailer.worker.loop import run_worker
 from tests.factories import create_user
 from tests.members_api_fixtures import add_standard_responses
 

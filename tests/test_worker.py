@@ -31,7 +31,8 @@ from mp_mailer.services.outbox.claims import (
     still_claimed,
 )
 from mp_mailer.services.outbox.staff_actions import cancel_unsent
-from mp_mailer.worker import RelayUnavailable, run_worker
+from mp_mailer.worker.loop import run_worker
+from mp_mailer.worker.settings import RelayUnavailable
 from tests.conftest import Clock
 from tests.factories import create_campaign, create_letter, create_user
 from tests.smtp_server import SmtpTestServer, make_self_signed_tls

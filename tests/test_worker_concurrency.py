@@ -19,7 +19,7 @@ from mp_mailer.clients.smtp_relay import SmtpRelay
 from mp_mailer.models import Letter, LetterStatus
 from mp_mailer.services.outbox.claims import claim_next_letter
 from mp_mailer.services.outbox.transitions import DUE_STATUSES, transition
-from mp_mailer.worker import run_worker
+from mp_mailer.worker.loop import run_worker
 from tests.conftest import Clock
 from tests.factories import create_campaign, create_letter
 from tests.smtp_server import SmtpTestServer

@@ -14,7 +14,7 @@ from mp_mailer.cli import worker_settings
 from mp_mailer.clients.smtp_relay import SmtpRelay, SmtpSettings
 from mp_mailer.db import utcnow
 from mp_mailer.models import DeliveryAttempt, LetterStatus
-from mp_mailer.worker import run_worker
+from mp_mailer.worker.loop import run_worker
 from tests.factories import create_letter
 from tests.smtp_server import SmtpTestServer
 from tests.test_email_headers import LETTER_HEADERS, STORABLE_HOSTILE_CASES, ascii_domain, cut
