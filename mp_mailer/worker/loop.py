@@ -11,11 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mp_mailer.clients.smtp_relay import (
-    SmtpAuthenticationError,
-    SmtpRelay,
-    SmtpRelayUnavailable,
-)
+from mp_mailer.clients.smtp_relay import SmtpRelay
+from mp_mailer.clients.smtp_replies import SmtpAuthenticationError, SmtpRelayUnavailable
 from mp_mailer.db import utcnow
 from mp_mailer.models import EmailKind
 from mp_mailer.services.outbox.claims import (

@@ -12,10 +12,10 @@ from email.policy import SMTP
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from mp_mailer.clients.smtp_relay import (
+from mp_mailer.clients.smtp_relay import SmtpRelay
+from mp_mailer.clients.smtp_replies import (
     SmtpAuthenticationError,
     SmtpPermanentError,
-    SmtpRelay,
     SmtpRelayError,
     SmtpRelayUnavailable,
     SmtpReply,

@@ -10,15 +10,14 @@ from email.message import EmailMessage
 
 import pytest
 
-from mp_mailer.clients.smtp_relay import (
+from mp_mailer.clients.message_check import check_serialised
+from mp_mailer.clients.smtp_relay import SmtpRelay, SmtpSettings
+from mp_mailer.clients.smtp_replies import (
     SmtpAuthenticationError,
     SmtpMessageRefused,
     SmtpPermanentError,
-    SmtpRelay,
     SmtpReply,
-    SmtpSettings,
     SmtpTemporaryError,
-    check_serialised,
 )
 from tests.smtp_server import SmtpTestServer, free_port, make_self_signed_tls
 

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from mp_mailer.clients.smtp_relay import (
+from mp_mailer.clients.smtp_relay import SmtpRelay
+from mp_mailer.clients.smtp_replies import (
     SmtpPermanentError,
     SmtpRefusal,
-    SmtpRelay,
     SmtpRelayUnavailable,
     SmtpTemporaryError,
 )
