@@ -22,21 +22,17 @@ from mp_mailer.clients.parliament import (
     MembersApiUnavailable,
 )
 from mp_mailer.db import transaction
+from mp_mailer.errors import DomainError
 from mp_mailer.models import CachedConstituency, CachedMember, CachedPostcode
 from mp_mailer.postcodes import PostcodeKind, crown_dependency_name, parse_postcode
 
 logger = logging.getLogger(__name__)
 
 
-class LookupProblem(Exception):
+class LookupProblem(DomainError):
     """A postcode that does not lead to an MP we can write to; `message` is for the supporter."""
 
     message = "We could not find an MP for that postcode."
-
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or self.message)
-        if message:
-            self.message = message
 
 
 class NotAPostcode(LookupProblem):
