@@ -13,7 +13,7 @@ from mp_mailer.clients.smtp_replies import (
     SmtpRelayUnavailable,
     SmtpTemporaryError,
 )
-from tests.clients.test_smtp_relay import make_letter, settings_for
+from tests.clients.relay_support import make_letter, settings_for
 from tests.smtp_server import SmtpTestServer, free_port
 
 MP = "mp@parliament.example"

@@ -15,15 +15,16 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.models import Letter, LetterStatus
 from mp_mailer.services.letters import make_confirmation_token
-from tests.conftest import TEST_SECRET_KEY, csrf_token_from
-from tests.smtp_server import SmtpTestServer
-from tests.views.test_supporter_journey import (
+from tests.conftest import TEST_SECRET_KEY
+from tests.journeys import (
     confirm,
     confirmation_link,
     the_letter,
     write_and_confirm,
     write_letter,
 )
+from tests.pages import csrf_token_from
+from tests.smtp_server import SmtpTestServer
 
 
 def test_confirmation_link_replayed_sends_the_letter_only_once(

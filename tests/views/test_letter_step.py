@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.email_messages import LetterEnvelope, Supporter, build_letter_message
 from mp_mailer.models import Letter
-from tests.views.test_supporter_journey import LETTER_URL, supporter_details, write_letter
+from tests.journeys import LETTER_URL, supporter_details, write_letter
 
 
 def letters_stored(db_session: Session) -> int:

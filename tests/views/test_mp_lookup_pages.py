@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.models import Letter
 from tests.conftest import MEMBERS_API_URL
+from tests.journeys import LETTER_URL, the_letter, write_letter
 from tests.members_api_fixtures import add_postcode_responses, load_fixture
-from tests.views.test_supporter_journey import LETTER_URL, the_letter, write_letter
 
 SEARCH_URL = f"{MEMBERS_API_URL}/Location/Constituency/Search"
 # Letters A-Z without those never used in an inward code, for well-formed made-up postcodes.

@@ -2,69 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mp_mailer.models import Letter, LetterStatus
+from mp_mailer.models import LetterStatus
+from tests.journeys import (
+    LETTER_URL,
+    confirm,
+    confirmation_link,
+    supporter_details,
+    the_letter,
+    write_and_confirm,
+    write_letter,
+)
 from tests.smtp_server import SmtpTestServer
-
-LETTER_URL = "/c/ban-chen-quanguo/letter"
-
-
-def supporter_details(**overrides: str) -> dict[str, Any]:
-    details = {
-        "postcode": "SW1A 1AA",
-        "subject": "Please press for sanctions on Chen Quanguo",
-        "body": "Dear Ms Abbott,\n\nI am your constituent and I ask you to press the Foreign "
-        "Secretary to sanction Chen Quanguo and ban him from the UK.",
-        "name": "Jane Doe",
-        "email": "jane@example.org",
-        "address": "1 Example Road\nLondon",
-        "send_copy": "y",
-    }
-    details.update(overrides)
-    return details
-
-
-def write_letter(post_form: Any, **overrides: str) -> Any:
-    details = supporter_details(**overrides)
-    return post_form(LETTER_URL, details, page_url=f"{LETTER_URL}?postcode={details['postcode']}")
-
-
-def confirmation_link(smtp_server: SmtpTestServer) -> str:
-    message = smtp_server.messages[-1]
-    match = re.search(r"http://localhost(/confirm/\S+)", message.get_content())
-    assert match, "no confirmation link in the email"
-    return match.group(1)
-
-
-def confirm(client: FlaskClient, link: str) -> Any:
-    from tests.conftest import csrf_token_from
-
-    page = client.get(link)
-    return client.post(link, data={"csrf_token": csrf_token_from(page.data)})
-
-
-def write_and_confirm(
-    client: FlaskClient,
-    post_form: Any,
-    smtp_server: SmtpTestServer,
-    deliver: Any,
-    **overrides: str,
-) -> Any:
-    """Write a letter, let the worker send the confirmation email, and press its button."""
-    write_letter(post_form, **overrides)
-    deliver()
-    return confirm(client, confirmation_link(smtp_server))
-
-
-def the_letter(db_session: Session) -> Letter:
-    db_session.expire_all()
-    return db_session.scalars(select(Letter)).one()
 
 
 def test_campaign_page_shows_the_campaign_and_asks_for_a_postcode(
