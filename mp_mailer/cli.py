@@ -23,7 +23,6 @@ from mp_mailer.config import Config, ConfigError, smtp_settings
 from mp_mailer.db import utcnow
 from mp_mailer.models import UserRole
 from mp_mailer.schema import upgrade_database
-from mp_mailer.services.demo_data import DEFAULT_LETTERS, DemoRefused, seed_demo
 from mp_mailer.services.mp_lookup import LookupProblem, sync_current_mps
 from mp_mailer.services.outbox.transitions import RetryPolicy
 from mp_mailer.services.seed import seed_first_campaign
@@ -151,7 +150,7 @@ def create_user_command(email: str, role: str, password_stdin: bool) -> None:
 @with_appcontext
 @click.option(
     "--letters",
-    default=DEFAULT_LETTERS,
+    default=3_000,
     show_default=True,
     type=click.IntRange(1, 1_000_000),
     help="How many made-up letters to write, spread over the last 30 days.",
@@ -163,6 +162,9 @@ def seed_demo_command(letters: int, yes: bool) -> None:
     Only for a demo or development database: it refuses one that already has letters. Every
     address is on a reserved example domain, and no demo letter is due for sending.
     """
+    # Imported here: only this command needs the demo's name tables and letter stories.
+    from mp_mailer.demo_data import DemoRefused, seed_demo
+
     database = _engine().url.render_as_string(hide_password=True)
     if not yes:
         click.confirm(f"Write 650 made-up MPs and {letters:,} letters to {database}?", abort=True)
