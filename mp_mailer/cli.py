@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import run_simple
 
-from mp_mailer.clients.parliament import MembersApiClient, MembersApiError
+from mp_mailer.clients.parliament import MembersApiClient
+from mp_mailer.clients.parliament_errors import MembersApiError
 from mp_mailer.clients.smtp_relay import SmtpRelay
 from mp_mailer.config import Config, ConfigError, smtp_settings
 from mp_mailer.db import utcnow

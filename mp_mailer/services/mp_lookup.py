@@ -12,15 +12,13 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mp_mailer.clients.parliament import (
-    Constituency,
-    ContactDetails,
-    Member,
-    MembersApiClient,
+from mp_mailer.clients.parliament import MembersApiClient
+from mp_mailer.clients.parliament_errors import (
     MembersApiError,
     MembersApiPaused,
     MembersApiUnavailable,
 )
+from mp_mailer.clients.parliament_records import Constituency, ContactDetails, Member
 from mp_mailer.db import transaction
 from mp_mailer.errors import DomainError
 from mp_mailer.models import CachedConstituency, CachedMember, CachedPostcode
