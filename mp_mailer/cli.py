@@ -24,7 +24,8 @@ from mp_mailer.config import Config, ConfigError, smtp_settings
 from mp_mailer.db import utcnow
 from mp_mailer.models import UserRole
 from mp_mailer.schema import upgrade_database
-from mp_mailer.services.mp_lookup import LookupProblem, sync_current_mps
+from mp_mailer.services.lookup_problems import LookupProblem
+from mp_mailer.services.mp_cache import sync_current_mps
 from mp_mailer.services.outbox.transitions import RetryPolicy
 from mp_mailer.services.seed import seed_first_campaign
 from mp_mailer.services.users import UserProblem, create_user

@@ -14,7 +14,7 @@ from mp_mailer.email_messages import LetterEnvelope, Supporter, build_letter_mes
 from mp_mailer.errors import DomainError
 from mp_mailer.models import Campaign, LetterTemplate
 from mp_mailer.services.letters import prefill_letter
-from mp_mailer.services.mp_lookup import MpDetails
+from mp_mailer.services.mp_cache import MpDetails
 from mp_mailer.services.template_versions import check_template_text
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from mp_mailer.email_messages import Supporter, new_message_id
 from mp_mailer.errors import DomainError
 from mp_mailer.letter_templates import RecipientDetails, render_template, template_context
 from mp_mailer.models import Campaign, Letter, LetterEvent, LetterStatus, LetterTemplate
-from mp_mailer.services.mp_lookup import MpDetails
+from mp_mailer.services.mp_cache import MpDetails
 from mp_mailer.services.outbox.confirmations import queue_confirmed
 
 logger = logging.getLogger(__name__)
