@@ -165,7 +165,7 @@ def seed_demo_command(letters: int, yes: bool) -> None:
     address is on a reserved example domain, and no demo letter is due for sending.
     """
     # Imported here: only this command needs the demo's name tables and letter stories.
-    from mp_mailer.demo_data import DemoRefused, seed_demo
+    from mp_mailer.demo.seeding import DemoRefused, seed_demo
 
     database = _engine().url.render_as_string(hide_password=True)
     if not yes:
