@@ -1,10 +1,11 @@
-"""Made-up people and places for the demo: 650 MPs in Commons proportions, their seats, and the
-names and streets supporters are given. Nothing here is real."""
+"""Made-up people and places for the demo: 650 MPs in Commons proportions, their seats, the names
+and streets supporters are given, and when they write. Nothing here is real."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 DEMO_MEMBER_ID_START = 900_001  # far above any id the Members API uses
 
@@ -155,3 +156,53 @@ def _seat_names(rng: random.Random, count: int) -> list[str]:
 
 def postcode_letter(rng: random.Random) -> str:
     return rng.choice("ABDEFGHJLNPQRSTUWXYZ")
+
+
+def writing_moments(rng: random.Random, count: int, now: datetime, days: int) -> list[datetime]:
+    # A launch spike a third of the way in, a quieter weekend, and most letters in the daytime.
+    start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    launch = days // 3
+    day_weights = []
+    for day in range(days):
+        weight = 1.0 + (6.0 * 0.75 ** (day - launch) if day >= launch else 0.0)
+        if (start + timedelta(days=day)).weekday() >= 5:
+            weight *= 0.6
+        day_weights.append(weight)
+    hour_weights = [
+        1,
+        1,
+        1,
+        1,
+        1,
+        2,
+        4,
+        8,
+        12,
+        12,
+        11,
+        10,
+        12,
+        12,
+        10,
+        9,
+        9,
+        10,
+        13,
+        14,
+        12,
+        8,
+        4,
+        2,
+    ]
+    chosen_days = rng.choices(range(days), day_weights, k=count)
+    chosen_hours = rng.choices(range(24), hour_weights, k=count)
+    moments = [
+        start + timedelta(days=day, hours=hour, seconds=rng.randrange(3600))
+        for day, hour in zip(chosen_days, chosen_hours, strict=True)
+    ]
+    moments = [
+        moment if moment <= now else now - timedelta(seconds=rng.randrange(3600))
+        for moment in moments
+    ]
+    moments.sort()
+    return moments

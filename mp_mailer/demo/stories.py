@@ -18,6 +18,7 @@ from mp_mailer.demo.people import (
     SURNAMES,
     DemoMember,
     postcode_letter,
+    writing_moments,
 )
 from mp_mailer.email_messages import LetterEnvelope, Supporter, build_letter_message
 from mp_mailer.letter_templates import RecipientDetails, render_template, template_context
@@ -98,63 +99,13 @@ def generate_letters(
     sent letter's stored email is built by email_messages, as the worker builds it.
     None is due for sending: a worker leaves them alone unless staff retry one.
     """
-    moments = _writing_moments(rng, count, now, days)
+    moments = writing_moments(rng, count, now, days)
     weights = [0.0 if rng.random() < 0.15 else rng.paretovariate(1.2) for _ in members]
     writer = _LetterWriter(rng, campaigns, mail_from, detailed)
     for number, created_at in enumerate(moments, start=1):
         campaign = rng.choices(campaigns, [c.share for c in campaigns])[0]
         member = rng.choices(members, weights)[0]
         yield writer.letter(number, created_at, campaign, member, now)
-
-
-def _writing_moments(rng: random.Random, count: int, now: datetime, days: int) -> list[datetime]:
-    # A launch spike a third of the way in, a quieter weekend, and most letters in the daytime.
-    start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    launch = days // 3
-    day_weights = []
-    for day in range(days):
-        weight = 1.0 + (6.0 * 0.75 ** (day - launch) if day >= launch else 0.0)
-        if (start + timedelta(days=day)).weekday() >= 5:
-            weight *= 0.6
-        day_weights.append(weight)
-    hour_weights = [
-        1,
-        1,
-        1,
-        1,
-        1,
-        2,
-        4,
-        8,
-        12,
-        12,
-        11,
-        10,
-        12,
-        12,
-        10,
-        9,
-        9,
-        10,
-        13,
-        14,
-        12,
-        8,
-        4,
-        2,
-    ]
-    chosen_days = rng.choices(range(days), day_weights, k=count)
-    chosen_hours = rng.choices(range(24), hour_weights, k=count)
-    moments = [
-        start + timedelta(days=day, hours=hour, seconds=rng.randrange(3600))
-        for day, hour in zip(chosen_days, chosen_hours, strict=True)
-    ]
-    moments = [
-        moment if moment <= now else now - timedelta(seconds=rng.randrange(3600))
-        for moment in moments
-    ]
-    moments.sort()
-    return moments
 
 
 class _LetterWriter:
