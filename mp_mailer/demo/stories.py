@@ -22,11 +22,7 @@ from mp_mailer.demo.people import (
 )
 from mp_mailer.email_messages import LetterEnvelope, Supporter, build_letter_message
 from mp_mailer.letter_templates import RecipientDetails, render_template, template_context
-from mp_mailer.models import (
-    AttemptOutcome,
-    EmailKind,
-    LetterStatus,
-)
+from mp_mailer.models import AttemptOutcome, EmailKind, LetterStatus
 from mp_mailer.services.outbox.transitions import (
     AttemptResult,
     RetryPolicy,

@@ -27,9 +27,7 @@ from mp_mailer.services.outbox.confirmations import (
     record_confirmation_permanent_failure,
 )
 from mp_mailer.services.outbox.copies import record_copy_failure
-from mp_mailer.services.outbox.letter_results import (
-    record_permanent_failure,
-)
+from mp_mailer.services.outbox.letter_results import record_permanent_failure
 from mp_mailer.services.outbox.transitions import AttemptResult, Claim, new_claim_token
 from mp_mailer.worker.senders import describe_relay_error, send_confirmation, send_copy, send_letter
 from mp_mailer.worker.settings import Clock, RelayUnavailable, WorkerSettings

@@ -7,11 +7,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from mp_mailer.db import utcnow
-from mp_mailer.email_messages import (
-    LetterEnvelope,
-    Supporter,
-    build_plain_message,
-)
+from mp_mailer.email_messages import LetterEnvelope, Supporter, build_plain_message
 from mp_mailer.models import Letter
 from mp_mailer.services.letters import confirmation_url, make_confirmation_token
 from mp_mailer.worker.settings import WorkerSettings

@@ -21,15 +21,9 @@ from mp_mailer.clients.smtp_replies import (
     SmtpReply,
     SmtpTemporaryError,
 )
-from mp_mailer.email_messages import (
-    build_letter_message,
-    envelope_address,
-)
+from mp_mailer.email_messages import build_letter_message, envelope_address
 from mp_mailer.models import AttemptOutcome, Letter, LetterStatus
-from mp_mailer.services.outbox.claims import (
-    release_claim,
-    still_claimed,
-)
+from mp_mailer.services.outbox.claims import release_claim, still_claimed
 from mp_mailer.services.outbox.confirmations import (
     record_confirmation_permanent_failure,
     record_confirmation_sent,

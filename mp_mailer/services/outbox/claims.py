@@ -12,11 +12,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from mp_mailer.db import transaction
-from mp_mailer.models import (
-    EmailKind,
-    Letter,
-    LetterStatus,
-)
+from mp_mailer.models import EmailKind, Letter, LetterStatus
 from mp_mailer.services.outbox.transitions import (
     DUE_STATUSES,
     Claim,

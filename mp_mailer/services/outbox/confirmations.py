@@ -11,11 +11,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from mp_mailer.db import transaction
-from mp_mailer.models import (
-    AttemptOutcome,
-    Letter,
-    LetterStatus,
-)
+from mp_mailer.models import AttemptOutcome, Letter, LetterStatus
 from mp_mailer.services.outbox.transitions import (
     AttemptResult,
     Claim,

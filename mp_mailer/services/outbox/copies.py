@@ -8,13 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mp_mailer.db import transaction
-from mp_mailer.models import (
-    AttemptOutcome,
-    DeliveryAttempt,
-    EmailKind,
-    Letter,
-    LetterStatus,
-)
+from mp_mailer.models import AttemptOutcome, DeliveryAttempt, EmailKind, Letter, LetterStatus
 from mp_mailer.services.outbox.transitions import (
     AttemptResult,
     Claim,

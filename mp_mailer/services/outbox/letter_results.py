@@ -9,12 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mp_mailer.db import transaction
-from mp_mailer.models import (
-    AttemptOutcome,
-    EmailKind,
-    Letter,
-    LetterStatus,
-)
+from mp_mailer.models import AttemptOutcome, EmailKind, Letter, LetterStatus
 from mp_mailer.services.outbox.transitions import (
     AttemptResult,
     Claim,

@@ -8,10 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mp_mailer.db import transaction
-from mp_mailer.models import (
-    LetterEvent,
-    LetterStatus,
-)
+from mp_mailer.models import LetterEvent, LetterStatus
 from mp_mailer.services.outbox.transitions import lease_free, transition
 
 
