@@ -1,5 +1,5 @@
-"""Outbox records that the worker tests do not reach: history of a confirmation, and a permanent
-failure reported under a claim another worker has taken over (gaps found by `make mutation`)."""
+"""Outbox records that the worker tests do not reach (gaps found by `make mutation`): history of a
+confirmation, a permanent failure under a claim another worker took over, a staff retry."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from mp_mailer.models import AttemptOutcome, DeliveryAttempt, Letter, LetterEven
 from mp_mailer.services.outbox.claims import claim_next_letter, reclaim_expired_leases
 from mp_mailer.services.outbox.confirmations import queue_confirmed
 from mp_mailer.services.outbox.letter_results import record_permanent_failure
-from mp_mailer.services.outbox.transitions import AttemptResult
+from mp_mailer.services.outbox.staff_actions import retry_failed
+from mp_mailer.services.outbox.transitions import AttemptResult, transition
 from tests.conftest import Clock
-from tests.factories import create_letter
+from tests.factories import create_letter, create_user
 
 LEASE = timedelta(minutes=5)
 REFUSAL = AttemptResult(duration_ms=40, smtp_code=550, smtp_reply="5.1.1 mailbox unknown")
@@ -73,3 +74,26 @@ def test_record_permanent_failure_records_the_attempt_at_the_time_it_was_made_wh
     ).one()
     assert (attempt.outcome, attempt.smtp_code) == (AttemptOutcome.FAILED, 550)
     assert attempt.started_at == refused_at
+
+
+def test_retry_failed_queues_a_letter_that_failed_at_sending_when_another_failed_at_confirmation(
+    db_session: Session, clock: Clock
+) -> None:
+    failed_sending = create_letter(db_session, status=LetterStatus.SENDING)
+    failed_confirming = create_letter(db_session, status=LetterStatus.AWAITING_CONFIRMATION)
+    transition(db_session, failed_sending.id, [LetterStatus.SENDING], LetterStatus.FAILED, clock())
+    transition(
+        db_session,
+        failed_confirming.id,
+        [LetterStatus.AWAITING_CONFIRMATION],
+        LetterStatus.FAILED,
+        clock(),
+    )
+    db_session.commit()
+    staff = create_user(db_session)
+
+    retried = retry_failed(db_session, failed_sending.id, clock(), staff.id)
+
+    row = db_session.get_one(Letter, failed_sending.id, populate_existing=True)
+    assert retried is True
+    assert row.status == LetterStatus.QUEUED
