@@ -15,7 +15,7 @@ INSTALL_LOG := $(VENV)/install.log
 AXE := tests/browser/node_modules/axe-core/axe.min.js
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run demo test install install-test browser-deps screenshots lock check-python
+.PHONY: run demo test install install-test browser-deps screenshots lock check-python mutation
 
 run: install .env
 	$(BIN)/mp-mailer run
@@ -77,6 +77,14 @@ lock:
 	  echo "# pyproject.toml keeps the floors. Refresh with: make lock"; \
 	  $(LOCK_VENV)/bin/pip freeze --all --exclude mp-mailer --exclude pip ) > $(CONSTRAINTS)
 	rm -rf $(LOCK_VENV)
+
+# Mutation testing of the delivery path (outbox, worker, SMTP client, letters), configured in
+# pyproject.toml's [tool.mutmut]. On SQLite only, and long: not part of `make test` or CI.
+# Narrow it with MUTANTS, e.g. make mutation MUTANTS='mp_mailer.services.outbox.*'
+MUTANTS ?=
+mutation: install-test
+	env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut results
 
 .env:
 	sed "s/^SECRET_KEY=$$/SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(32))')/" \

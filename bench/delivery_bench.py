@@ -36,7 +36,8 @@ from mp_mailer.clients.smtp_relay import SmtpRelay  # noqa: E402
 from mp_mailer.db import Base, make_engine, utcnow  # noqa: E402
 from mp_mailer.models import Letter, LetterEvent, LetterStatus  # noqa: E402
 from mp_mailer.schema import upgrade_database  # noqa: E402
-from mp_mailer.worker import RelayUnavailable, run_worker  # noqa: E402
+from mp_mailer.worker.loop import run_worker  # noqa: E402
+from mp_mailer.worker.settings import RelayUnavailable  # noqa: E402
 from tests.factories import create_campaign, create_letter, create_queued_letters  # noqa: E402
 from tests.smtp_server import SmtpTestServer  # noqa: E402
 

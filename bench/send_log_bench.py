@@ -38,9 +38,10 @@ sys.path.insert(0, str(ROOT))
 
 from mp_mailer import create_app  # noqa: E402
 from mp_mailer.db import make_engine, make_session_factory, utcnow  # noqa: E402
+from mp_mailer.demo.seeding import prepare_demo  # noqa: E402
+from mp_mailer.demo.stories import generate_letters  # noqa: E402
 from mp_mailer.models import Campaign, Letter, LetterStatus, User, UserRole  # noqa: E402
 from mp_mailer.schema import upgrade_database  # noqa: E402
-from mp_mailer.services.demo_data import generate_letters, prepare_demo  # noqa: E402
 from mp_mailer.services.users import hash_password  # noqa: E402
 
 BENCH_USER = "bench.staff@example.org"

@@ -27,7 +27,8 @@ from mp_mailer.clients.inbound_mail import (
     poll_mailbox,
     start_receiver,
 )
-from mp_mailer.clients.parliament import MembersApiClient, MembersApiError
+from mp_mailer.clients.parliament import MembersApiClient
+from mp_mailer.clients.parliament_errors import MembersApiError
 from mp_mailer.config import Config, ConfigError, smtp_relay
 from mp_mailer.config import smtp_settings as smtp_settings  # tests and bench/ import it here
 from mp_mailer.db import utcnow
@@ -35,14 +36,9 @@ from mp_mailer.models import UserRole
 from mp_mailer.schema import upgrade_database
 from mp_mailer.services.bounce_addresses import BounceAddresses
 from mp_mailer.services.bounces import ForgedBounceAddress, accept_returned_mail
-from mp_mailer.services.demo_data import (
-    DEFAULT_LETTERS,
-    DemoRefused,
-    refuse_unless_empty,
-    seed_demo,
-)
-from mp_mailer.services.mp_lookup import LookupProblem, sync_current_mps
-from mp_mailer.services.outbox import RetryPolicy
+from mp_mailer.services.lookup_problems import LookupProblem
+from mp_mailer.services.mp_cache import sync_current_mps
+from mp_mailer.services.outbox.transitions import RetryPolicy
 from mp_mailer.services.pacing import (
     Pacing,
     PacingProblem,
@@ -52,7 +48,8 @@ from mp_mailer.services.pacing import (
 )
 from mp_mailer.services.seed import seed_first_campaign
 from mp_mailer.services.users import UserProblem, create_user
-from mp_mailer.worker import RelayUnavailable, WorkerSettings, run_worker
+from mp_mailer.worker.loop import run_worker
+from mp_mailer.worker.settings import RelayUnavailable, WorkerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -300,7 +297,7 @@ def create_user_command(email: str, role: str, password_stdin: bool) -> None:
 @with_appcontext
 @click.option(
     "--letters",
-    default=DEFAULT_LETTERS,
+    default=3_000,
     show_default=True,
     type=click.IntRange(1, 1_000_000),
     help="How many made-up letters to write, spread over the last 30 days.",
@@ -312,6 +309,9 @@ def seed_demo_command(letters: int, yes: bool) -> None:
     Only for a demo or development database: it refuses one that already has letters. Every
     address is on a reserved example domain, and no demo letter is due for sending.
     """
+    # Imported here: only this command needs the demo's name tables and letter stories.
+    from mp_mailer.demo.seeding import DemoRefused, refuse_unless_empty, seed_demo
+
     database = _engine().url.render_as_string(hide_password=True)
     initialise_database()
     try:

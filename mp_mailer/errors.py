@@ -4,8 +4,14 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """Something a person asked for that the rules refuse; `message` says why, in plain words."""
+    """Something a person asked for that the rules refuse; `message` says why, in plain words.
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    A subclass that always says the same thing sets `message` on the class instead.
+    """
+
+    message: str
+
+    def __init__(self, message: str | None = None) -> None:
+        if message:
+            self.message = message
+        super().__init__(self.message)

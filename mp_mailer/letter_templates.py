@@ -12,6 +12,8 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedErro
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from mp_mailer.errors import DomainError
+
 MAX_RANGE = 100
 MAX_LOOP_NESTING = 2
 MAX_LOOPS = 20
@@ -73,12 +75,11 @@ _ALLOWED_NODES = (
 )
 
 
-class TemplateProblem(Exception):
+class TemplateProblem(DomainError):
     """A campaign template that cannot be used; `line` says where, when known."""
 
     def __init__(self, message: str, line: int | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.line = line
 
     def __str__(self) -> str:

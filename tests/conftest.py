@@ -24,14 +24,10 @@ from mp_mailer.config import _ENV_NAMES, smtp_relay
 from mp_mailer.db import Base, make_engine, utcnow
 from mp_mailer.models import User, UserRole
 from mp_mailer.schema import upgrade_database
-from mp_mailer.worker import run_worker
+from mp_mailer.worker.loop import run_worker
 from tests.factories import create_user
 from tests.members_api_fixtures import add_standard_responses
-
-# csrf_token_from stays importable from here for the modules not yet moved to tests.pages.
-from tests.pages import ClientRequest, csrf_token_from, log_in, post_with_token
-
-__all__ = ["csrf_token_from"]
+from tests.pages import ClientRequest, log_in, post_with_token
 from tests.smtp_server import SmtpTestServer
 
 MEMBERS_API_URL = "https://members-api.test/api"

@@ -10,10 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mp_mailer.models import Letter
-from tests.pages import post_with_token
+from tests.pages import path_for, post_with_token
 from tests.smtp_server import SmtpTestServer
 
-LETTER_URL = "/c/ban-chen-quanguo/letter"
+CAMPAIGN_SLUG = "ban-chen-quanguo"
+LETTER_URL = path_for("supporter.write_letter", slug=CAMPAIGN_SLUG)
+
+
+def letter_page_path(postcode: str) -> str:
+    """The letter page of the Ban Chen Quanguo campaign, for a postcode as typed."""
+    return path_for("supporter.write_letter", slug=CAMPAIGN_SLUG, postcode=postcode)
 
 
 def supporter_details(**overrides: str) -> dict[str, Any]:
@@ -34,7 +40,7 @@ def supporter_details(**overrides: str) -> dict[str, Any]:
 def write_letter(post_form: Any, **overrides: str) -> Any:
     """Post the letter form of the Ban Chen Quanguo campaign, from the page for the postcode."""
     details = supporter_details(**overrides)
-    return post_form(LETTER_URL, details, page_url=f"{LETTER_URL}?postcode={details['postcode']}")
+    return post_form(LETTER_URL, details, page_url=letter_page_path(details["postcode"]))
 
 
 def confirmation_link(smtp_server: SmtpTestServer) -> str:

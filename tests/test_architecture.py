@@ -1,7 +1,9 @@
-"""The shape of the code: staff routes carry a role check, and imports follow the layers."""
+"""The shape of the code: staff routes carry a role check, imports follow the layers, and no test
+module borrows from another."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +19,19 @@ from tests.conftest import TEST_SECRET_KEY
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STAFF_BLUEPRINTS = ("campaigns", "users", "send_log")
+
+
+def imports_of_test_modules(source: str) -> list[str]:
+    """The test modules (`test_*`) a module's source imports from, by dotted name."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        names: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        found += [name for name in names if name.rpartition(".")[2].startswith("test_")]
+    return found
 
 
 def endpoints_without_role_check(app: Flask) -> list[str]:
@@ -88,3 +103,28 @@ def test_import_contracts_are_kept_when_lint_imports_runs() -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+def test_test_modules_import_nothing_from_other_test_modules_when_collected() -> None:
+    # Shared helpers live in tests/pages.py, journeys.py, hostile_input.py and the like, so a
+    # test module can be renamed or deleted without breaking another.
+    borrowed = {
+        str(path.relative_to(PROJECT_ROOT)): imported
+        for path in sorted((PROJECT_ROOT / "tests").rglob("*.py"))
+        if (imported := imports_of_test_modules(path.read_text(encoding="utf-8")))
+    }
+
+    assert borrowed == {}
+
+
+def test_test_module_import_finder_reports_an_import_from_a_test_module_when_present() -> None:
+    source = (
+        "from tests.views.test_supporter_journey import write_letter\n"
+        "from tests import pages, test_email_headers\n"
+        "import tests.journeys\n"
+    )
+
+    assert imports_of_test_modules(source) == [
+        "tests.views.test_supporter_journey",
+        "tests.test_email_headers",
+    ]

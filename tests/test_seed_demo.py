@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mp_mailer.db import utcnow
+from mp_mailer.demo.seeding import seed_demo as write_demo
 from mp_mailer.models import CachedMember, DeliveryAttempt, EmailKind, Letter, LetterEvent
-from mp_mailer.services.demo_data import seed_demo as write_demo
 from tests.factories import create_letter
 from tests.smtp_server import SmtpTestServer
 

@@ -25,8 +25,14 @@ from mp_mailer.models import (
     LetterStatus,
     UserRole,
 )
-from mp_mailer.services import outbox
-from mp_mailer.worker import RelayUnavailable, run_worker
+from mp_mailer.services.outbox.claims import (
+    claim_next_letter,
+    reclaim_expired_leases,
+    still_claimed,
+)
+from mp_mailer.services.outbox.staff_actions import cancel_unsent
+from mp_mailer.worker.loop import run_worker
+from mp_mailer.worker.settings import RelayUnavailable
 from tests.conftest import Clock
 from tests.factories import create_campaign, create_letter, create_user
 from tests.smtp_server import SmtpTestServer, make_self_signed_tls
@@ -213,7 +219,7 @@ def test_worker_reclaims_a_letter_whose_worker_died_mid_send(
     db_session: Session, smtp_server: SmtpTestServer, deliver: Any, clock: Clock
 ) -> None:
     letter = create_letter(db_session)
-    claimed = outbox.claim_next_letter(db_session, clock(), outbox_lease(), "dead-worker")
+    claimed = claim_next_letter(db_session, clock(), outbox_lease(), "dead-worker")
 
     clock.advance(minutes=10)
     deliver()
@@ -227,7 +233,7 @@ def test_worker_leaves_a_letter_another_worker_is_sending(
     db_session: Session, smtp_server: SmtpTestServer, deliver: Any, clock: Clock
 ) -> None:
     letter = create_letter(db_session)
-    outbox.claim_next_letter(db_session, clock(), outbox_lease(), "other-worker")
+    claim_next_letter(db_session, clock(), outbox_lease(), "other-worker")
 
     deliver()
 
@@ -238,8 +244,8 @@ def test_worker_leaves_a_letter_another_worker_is_sending(
 def test_claim_gives_a_letter_to_only_one_of_two_workers(db_session: Session, clock: Clock) -> None:
     create_letter(db_session)
 
-    first = outbox.claim_next_letter(db_session, clock(), outbox_lease(), "first")
-    second = outbox.claim_next_letter(db_session, clock(), outbox_lease(), "second")
+    first = claim_next_letter(db_session, clock(), outbox_lease(), "first")
+    second = claim_next_letter(db_session, clock(), outbox_lease(), "second")
 
     assert first is not None
     assert second is None
@@ -650,11 +656,11 @@ def test_staff_can_cancel_a_sending_letter_once_its_lease_has_run_out(
 ) -> None:
     letter = create_letter(db_session)
     staff = create_user(db_session, role=UserRole.STAFF)
-    outbox.claim_next_letter(db_session, clock(), outbox_lease(), "stopped-worker")
-    while_held = outbox.cancel_unsent(db_session, letter.id, clock(), staff.id)
+    claim_next_letter(db_session, clock(), outbox_lease(), "stopped-worker")
+    while_held = cancel_unsent(db_session, letter.id, clock(), staff.id)
 
     clock.advance(minutes=6)
-    after_lease = outbox.cancel_unsent(db_session, letter.id, clock(), staff.id)
+    after_lease = cancel_unsent(db_session, letter.id, clock(), staff.id)
 
     assert while_held is False
     assert after_lease is True
@@ -679,28 +685,28 @@ def test_claim_is_no_longer_the_workers_once_its_lease_has_run_out(
     db_session: Session, clock: Clock
 ) -> None:
     create_letter(db_session)
-    claim = outbox.claim_next_letter(db_session, clock(), outbox_lease(), "slow-worker")
+    claim = claim_next_letter(db_session, clock(), outbox_lease(), "slow-worker")
     assert claim is not None
-    held = outbox.still_claimed(db_session, claim, clock())
+    held = still_claimed(db_session, claim, clock())
 
     clock.advance(minutes=6)
 
     assert held is True
-    assert outbox.still_claimed(db_session, claim, clock()) is False
+    assert still_claimed(db_session, claim, clock()) is False
 
 
 def test_claim_is_no_longer_the_workers_once_another_worker_took_it_over(
     db_session: Session, clock: Clock
 ) -> None:
     create_letter(db_session)
-    stale = outbox.claim_next_letter(db_session, clock(), outbox_lease(), "slow-worker")
+    stale = claim_next_letter(db_session, clock(), outbox_lease(), "slow-worker")
     clock.advance(minutes=6)
-    outbox.reclaim_expired_leases(db_session, clock())
-    current = outbox.claim_next_letter(db_session, clock(), outbox_lease(), "next-worker")
+    reclaim_expired_leases(db_session, clock())
+    current = claim_next_letter(db_session, clock(), outbox_lease(), "next-worker")
     assert stale is not None and current is not None
 
-    assert outbox.still_claimed(db_session, stale, clock()) is False
-    assert outbox.still_claimed(db_session, current, clock()) is True
+    assert still_claimed(db_session, stale, clock()) is False
+    assert still_claimed(db_session, current, clock()) is True
 
 
 def test_worker_spends_no_attempt_when_the_relay_stops_answering_mid_send(

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from mp_mailer.cli import smtp_settings, worker_settings
 from mp_mailer.clients.smtp_relay import SmtpRelay
 from mp_mailer.models import Letter, LetterStatus
-from mp_mailer.services import outbox
-from mp_mailer.worker import run_worker
+from mp_mailer.services.outbox.claims import claim_next_letter
+from mp_mailer.services.outbox.transitions import DUE_STATUSES, transition
+from mp_mailer.worker.loop import run_worker
 from tests.conftest import Clock
 from tests.factories import create_campaign, create_letter
 from tests.smtp_server import SmtpTestServer
@@ -132,15 +133,13 @@ def test_claim_gets_nothing_while_another_session_holds_the_letter_on_postgresql
         # The first half of a claim, in another worker's session: the row is now locked.
         selected = other.scalar(
             select(Letter.id)
-            .where(Letter.status.in_(outbox.DUE_STATUSES))
+            .where(Letter.status.in_(DUE_STATUSES))
             .with_for_update(skip_locked=True)
         )
 
-        second = outbox.claim_next_letter(db_session, clock(), LEASE, "second-worker")
+        second = claim_next_letter(db_session, clock(), LEASE, "second-worker")
 
-        first = outbox.transition(
-            other, letter.id, outbox.DUE_STATUSES, LetterStatus.SENDING, clock()
-        )
+        first = transition(other, letter.id, DUE_STATUSES, LetterStatus.SENDING, clock())
         other.commit()
     assert selected == letter.id
     assert second is None
@@ -151,11 +150,9 @@ def test_claim_gets_nothing_once_another_worker_has_claimed_the_letter(
     db_session: Session, clock: Clock
 ) -> None:
     letter = create_letter(db_session)
-    first = outbox.claim_next_letter(db_session, clock(), LEASE, "first-worker")
+    first = claim_next_letter(db_session, clock(), LEASE, "first-worker")
 
-    stale = outbox.transition(
-        db_session, letter.id, outbox.DUE_STATUSES, LetterStatus.SENDING, clock()
-    )
+    stale = transition(db_session, letter.id, DUE_STATUSES, LetterStatus.SENDING, clock())
     db_session.commit()
 
     assert first is not None

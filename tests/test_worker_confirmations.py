@@ -18,8 +18,14 @@ from mp_mailer.models import (
     LetterStatus,
     UserRole,
 )
-from mp_mailer.services import outbox
 from mp_mailer.services.letters import make_confirmation_token
+from mp_mailer.services.outbox.claims import claim_next_confirmation
+from mp_mailer.services.outbox.confirmations import (
+    record_confirmation_sent,
+    record_confirmation_temporary_failure,
+)
+from mp_mailer.services.outbox.staff_actions import retry_failed
+from mp_mailer.services.outbox.transitions import AttemptResult, RetryPolicy
 from tests.conftest import TEST_SECRET_KEY, Clock
 from tests.factories import create_campaign, create_letter, create_user
 from tests.smtp_server import SmtpTestServer
@@ -194,15 +200,15 @@ def test_record_confirmation_attempt_changes_nothing_once_another_worker_holds_t
     db_session: Session, clock: Clock
 ) -> None:
     letter = awaiting(db_session, clock)
-    stale = outbox.claim_next_confirmation(db_session, clock(), LEASE, "stopped-worker")
+    stale = claim_next_confirmation(db_session, clock(), LEASE, "stopped-worker")
     clock.advance(minutes=6)
-    current = outbox.claim_next_confirmation(db_session, clock(), LEASE, "current-worker")
+    current = claim_next_confirmation(db_session, clock(), LEASE, "current-worker")
     held = reloaded(db_session, letter)
     assert stale is not None and current is not None
 
-    result = outbox.AttemptResult(duration_ms=5, smtp_code=451, smtp_reply="4.3.0 later")
-    recorded = outbox.record_confirmation_temporary_failure(
-        db_session, stale, result, clock(), outbox.RetryPolicy(base_delay=timedelta(seconds=60))
+    result = AttemptResult(duration_ms=5, smtp_code=451, smtp_reply="4.3.0 later")
+    recorded = record_confirmation_temporary_failure(
+        db_session, stale, result, clock(), RetryPolicy(base_delay=timedelta(seconds=60))
     )
 
     stored = reloaded(db_session, letter)
@@ -220,7 +226,7 @@ def test_staff_retry_of_a_letter_whose_confirmation_failed_sends_a_new_confirmat
     deliver()
     staff = create_user(db_session, role=UserRole.STAFF)
 
-    outbox.retry_failed(db_session, letter.id, clock(), staff.id)
+    retry_failed(db_session, letter.id, clock(), staff.id)
     deliver()
 
     stored = reloaded(db_session, letter)
@@ -234,7 +240,7 @@ def test_record_confirmation_sent_keeps_a_due_time_set_after_its_claim(
     db_session: Session, clock: Clock
 ) -> None:
     letter = awaiting(db_session, clock)
-    claim = outbox.claim_next_confirmation(db_session, clock(), LEASE, "worker")
+    claim = claim_next_confirmation(db_session, clock(), LEASE, "worker")
     assert claim is not None
     # The supporter writes again while the first email is on its way: a new one is owed.
     clock.advance(seconds=1)
@@ -244,8 +250,8 @@ def test_record_confirmation_sent_keeps_a_due_time_set_after_its_claim(
     )
     db_session.commit()
 
-    result = outbox.AttemptResult(duration_ms=5, smtp_code=250, smtp_reply="2.0.0 OK")
-    outbox.record_confirmation_sent(db_session, claim, result, clock())
+    result = AttemptResult(duration_ms=5, smtp_code=250, smtp_reply="2.0.0 OK")
+    record_confirmation_sent(db_session, claim, result, clock())
 
     stored = reloaded(db_session, letter)
     assert stored.confirmation_sent_at is not None

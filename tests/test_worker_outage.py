@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from mp_mailer.cli import smtp_settings, worker_settings
 from mp_mailer.clients.smtp_relay import SmtpRelay
 from mp_mailer.models import DeliveryAttempt, Letter, LetterEvent, LetterStatus
-from mp_mailer.worker import run_worker
+from mp_mailer.worker.loop import run_worker
 from tests.conftest import Clock
 from tests.factories import create_campaign, create_queued_letters
 from tests.smtp_server import SmtpTestServer

@@ -1,4 +1,5 @@
-"""SmtpRelay: deliver EmailMessages through one reused SMTP connection; temporary vs permanent."""
+"""SmtpRelay: one connection to the campaign's SMTP relay (connect, STARTTLS, login), reused
+across sends; sends one EmailMessage with the envelope and MAIL options it needs."""
 
 from __future__ import annotations
 
@@ -7,25 +8,35 @@ import email.parser
 import email.policy
 import email.utils
 import logging
-import re
 import smtplib
 import ssl
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from types import TracebackType
 
 from mp_mailer.clients.dkim_signing import DkimSigner
+from mp_mailer.clients.message_check import MAX_LINE_OCTETS, check_serialised
+from mp_mailer.clients.smtp_replies import (
+    SmtpPermanentError,
+    SmtpRelayError,
+    SmtpReply,
+    SmtpTemporaryError,
+    check_recipients,
+    check_reply,
+    reply_text,
+    translated_errors,
+)
 
 logger = logging.getLogger(__name__)
 
+
 SECURITY_MODES = ("none", "starttls", "ssl")
+
 
 # 421 means the relay is closing the connection, typically an idle one we are reusing.
 _SERVICE_CLOSING = 421
-MAX_LINE_OCTETS = 998
 
 
 @dataclass(frozen=True)
@@ -58,75 +69,6 @@ class SmtpSettings:
             # smtplib encodes AUTH data as ASCII; failing here beats failing on every send.
             if credential is not None and not credential.isascii():
                 raise ValueError("SMTP username and password must be ASCII")
-
-
-@dataclass(frozen=True)
-class SmtpRefusal:
-    """The relay's refusal of one recipient, e.g. 550 "5.1.1 No such user"."""
-
-    code: int
-    text: str
-
-    @property
-    def is_permanent(self) -> bool:
-        return 500 <= self.code < 600
-
-
-@dataclass(frozen=True)
-class SmtpReply:
-    """The relay's reply to the end of DATA, e.g. 250 "2.0.0 OK queued as 4F2x".
-
-    `refused` holds the optional recipients the relay refused (the message went to the others).
-    """
-
-    code: int
-    text: str
-    refused: Mapping[str, SmtpRefusal] = field(default_factory=dict)
-
-
-class SmtpRelayError(Exception):
-    """The relay did not accept the message. `code` is the SMTP reply code, if there was one."""
-
-    def __init__(self, reply: str, code: int | None = None) -> None:
-        super().__init__(reply, code)
-        self.code = code
-        self.reply = reply
-
-    def __str__(self) -> str:
-        return self.reply if self.code is None else f"{self.code} {self.reply}"
-
-
-class SmtpTemporaryError(SmtpRelayError):
-    """Worth retrying later: the relay was unreachable, timed out, dropped us or replied 4xx."""
-
-
-class SmtpRelayUnavailable(SmtpTemporaryError):
-    """The relay could not be reached or would not start a session with us (refused, DNS,
-    timeout, TLS, a 4xx/5xx greeting or EHLO): its fault, not the message's."""
-
-
-class SmtpPermanentError(SmtpRelayError):
-    """Retrying this message will not help: the relay replied 5xx to MAIL, RCPT or DATA."""
-
-
-class SmtpMessageRefused(SmtpPermanentError):
-    """We refused to send this message: its serialised form is not exactly what was built.
-
-    Raised before MAIL, so nothing reached the relay. `reason` says what was wrong, naming
-    headers and line numbers only, never their values. Retrying would build the same bytes.
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"message not sent: {reason}")
-        self.reason = reason
-
-
-class SmtpAuthenticationError(SmtpPermanentError):
-    """The relay refused our credentials (e.g. 535): a configuration fault, not the letter's.
-
-    A subclass of SmtpPermanentError; callers can catch it first to stop sending altogether
-    instead of failing every queued letter.
-    """
 
 
 @dataclass(frozen=True)
@@ -284,7 +226,7 @@ class SmtpRelay:
         context = self._ssl_context or ssl.create_default_context()
         smtp: smtplib.SMTP | None = None
         try:
-            with _translated_errors("connect"):
+            with translated_errors("connect"):
                 # Passing the host to the constructor matters: smtplib only records it there,
                 # and uses it as the TLS server_hostname for certificate checks.
                 if settings.security == "ssl":
@@ -308,7 +250,7 @@ class SmtpRelay:
                     smtp.starttls(context=context)
                     smtp.ehlo_or_helo_if_needed()
             if settings.username is not None and settings.password is not None:
-                with _translated_errors("auth"):
+                with translated_errors("auth"):
                     smtp.login(settings.username, settings.password)
         except BaseException:
             if smtp is not None:
@@ -323,7 +265,7 @@ class SmtpRelay:
             content, options = _serialise(message, envelope, smtp)
             if self._dkim_signer is not None:
                 content = self._dkim_signer.sign(content)
-            with _translated_errors("mail"):
+            with translated_errors("mail"):
                 try:
                     code, text = smtp.mail(envelope.mail_from, options)
                 except smtplib.SMTPServerDisconnected as error:
@@ -332,20 +274,20 @@ class SmtpRelay:
                     raise
                 if reused and code == _SERVICE_CLOSING:
                     raise _StaleConnection
-                _check(code, text, "mail")
-            with _translated_errors("rcpt"):
+                check_reply(code, text, "mail")
+            with translated_errors("rcpt"):
                 replies = {address: smtp.rcpt(address) for address in envelope.recipients}
-                refused = _check_recipients(replies, envelope.optional)
-            with _translated_errors("data"):
+                refused = check_recipients(replies, envelope.optional)
+            with translated_errors("data"):
                 code, text = smtp.data(content)
-                _check(code, text, "data")
+                check_reply(code, text, "data")
         except _StaleConnection:
             raise
         except BaseException:
             # Whatever failed, the next message must not land in this half-done transaction.
             self._reset_after_failure()
             raise
-        return SmtpReply(code, _text(text), refused)
+        return SmtpReply(code, reply_text(text), refused)
 
     def _reset_after_failure(self) -> None:
         """RSET so the connection can carry the next message; drop it if that fails."""
@@ -395,6 +337,8 @@ def _addresses(message: EmailMessage, *header_names: str) -> list[str]:
 
 
 _SMTP = email.policy.SMTP.clone(max_line_length=MAX_LINE_OCTETS)
+
+
 _SMTPUTF8 = email.policy.SMTPUTF8.clone(max_line_length=MAX_LINE_OCTETS)
 
 
@@ -427,136 +371,3 @@ def _serialise(
                 content = outgoing.as_bytes(policy=_SMTP.clone(cte_type="7bit"))
     check_serialised(content, outgoing)
     return content, options
-
-
-# Any character that str.splitlines() or some mail reader treats as ending a line, and NUL.
-_LINE_BREAKS = frozenset("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029\x00")
-_FIELD_NAME = re.compile(rb"[!-9;-~]+")
-_HEADER_CONTROLS = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-_BARE_CR_OR_LF = re.compile(rb"\r(?!\n)|(?<!\r)\n")
-
-
-def check_serialised(content: bytes, message: EmailMessage) -> None:
-    """Refuse bytes whose headers are not exactly `message`'s own, each once, each one line.
-
-    This is the last line of defence against header injection, whatever let it through (the
-    email package decoding an encoded word into a raw CRLF, CVE-2024-6923, is one way): the
-    check is on the bytes about to be sent. Raises SmtpMessageRefused.
-    """
-    head, separator, body = content.partition(b"\r\n\r\n")
-    if not separator:
-        raise SmtpMessageRefused("no blank line separates the headers from the body")
-    found = _field_names(head)
-    expected = [name.lower() for name in message if name.lower() != "bcc"]
-    duplicated = sorted({name for name in found if found.count(name) > 1})
-    if duplicated:
-        raise SmtpMessageRefused(f"header set more than once: {', '.join(duplicated)}")
-    if sorted(found) != sorted(expected):
-        unexpected = sorted(set(found) - set(expected)) or ["none"]
-        missing = sorted(set(expected) - set(found)) or ["none"]
-        raise SmtpMessageRefused(
-            f"headers are not the ones set: unexpected {', '.join(unexpected)}; "
-            f"missing {', '.join(missing)}"
-        )
-    for name, value in message.items():
-        if _LINE_BREAKS.intersection(str(value)):
-            raise SmtpMessageRefused(f"the {name} header's value has a line break in it")
-    # Read back as a mail program would: CPython's folding can drop the quotes around a long
-    # display name, and "Doe, Jane" then becomes two addresses.
-    parsed = email.parser.Parser(policy=email.policy.default).parsestr(
-        head.decode("utf-8", errors="replace") + "\r\n\r\n", headersonly=True
-    )
-    for name, value in message.items():
-        if _meaning(parsed[name]) != _meaning(value):
-            raise SmtpMessageRefused(f"the {name} header reads back differently from what was set")
-    if _BARE_CR_OR_LF.search(body) or b"\x00" in body:
-        raise SmtpMessageRefused("the body has a bare CR, LF or NUL")
-
-
-def _meaning(value: object) -> object:
-    addresses = getattr(value, "addresses", None)
-    if addresses is not None:
-        return [(address.display_name, address.addr_spec) for address in addresses]
-    return " ".join(str(value).split())
-
-
-def _field_names(head: bytes) -> list[str]:
-    names: list[str] = []
-    for number, line in enumerate(head.split(b"\r\n"), start=1):
-        if len(line) > MAX_LINE_OCTETS:
-            raise SmtpMessageRefused(f"header line {number} is longer than {MAX_LINE_OCTETS}")
-        if _HEADER_CONTROLS.search(line):
-            raise SmtpMessageRefused(f"header line {number} has a control character or bare CR/LF")
-        if line[:1] in (b" ", b"\t"):
-            # A folded line; one of only whitespace reads as the end of the headers to some.
-            if not names or not line.strip(b" \t"):
-                raise SmtpMessageRefused(f"header line {number} continues nothing")
-            continue
-        name, colon, _ = line.partition(b":")
-        if not colon or not _FIELD_NAME.fullmatch(name):
-            raise SmtpMessageRefused(f"header line {number} is not a header")
-        names.append(name.decode("ascii").lower())
-    return names
-
-
-def _check(code: int, text: bytes, stage: str) -> None:
-    if not 200 <= code < 300:
-        raise _error_for(code, _text(text), stage)
-
-
-def _check_recipients(
-    replies: Mapping[str, tuple[int, bytes]], optional: frozenset[str]
-) -> dict[str, SmtpRefusal]:
-    """Raise unless every required recipient (and at least one in all) was accepted; return the
-    optional recipients that were refused."""
-    refused = {
-        address: (code, text) for address, (code, text) in replies.items() if not 200 <= code < 300
-    }
-    required = [reply for address, reply in refused.items() if address not in optional]
-    if required or (refused and len(refused) == len(replies)):
-        refusals = required or list(refused.values())
-        permanent = [(code, text) for code, text in refusals if 500 <= code < 600]
-        code, text = (permanent or refusals)[0]
-        raise _error_for(code, _text(text), "rcpt")
-    return {address: SmtpRefusal(code, _text(text)) for address, (code, text) in refused.items()}
-
-
-def _error_for(code: int, reply: str, stage: str) -> SmtpRelayError:
-    if 500 <= code < 600:
-        if stage == "auth":
-            return SmtpAuthenticationError(reply, code)
-        if stage in ("mail", "rcpt", "data"):
-            return SmtpPermanentError(reply, code)
-    return _temporary_error_class(stage)(reply, code)
-
-
-def _temporary_error_class(stage: str) -> type[SmtpTemporaryError]:
-    # Before MAIL, a failure says nothing about the message: the relay is unavailable to us.
-    return SmtpRelayUnavailable if stage in ("connect", "auth") else SmtpTemporaryError
-
-
-def _text(reply: bytes | str) -> str:
-    if isinstance(reply, bytes):
-        return reply.decode("utf-8", errors="replace")
-    return reply
-
-
-@contextmanager
-def _translated_errors(stage: str) -> Iterator[None]:
-    """Turn smtplib and socket errors raised during `stage` into SmtpRelayError subclasses."""
-    try:
-        yield
-    except smtplib.SMTPResponseException as error:
-        raise _error_for(error.smtp_code, _text(error.smtp_error), stage) from error
-    except smtplib.SMTPServerDisconnected as error:
-        raise _temporary_error_class(stage)(f"relay disconnected: {error}") from error
-    except smtplib.SMTPException as error:
-        # No reply code: STARTTLS or AUTH not offered, or no AUTH mechanism in common.
-        if stage == "auth":
-            raise SmtpAuthenticationError(str(error)) from error
-        raise _temporary_error_class(stage)(str(error)) from error
-    except ssl.SSLError as error:
-        raise _temporary_error_class(stage)(f"TLS failure: {error}") from error
-    except OSError as error:
-        # ConnectionRefusedError, TimeoutError, socket.gaierror, resets...
-        raise _temporary_error_class(stage)(f"{type(error).__name__}: {error}") from error

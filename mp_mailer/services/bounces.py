@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.db import transaction
 from mp_mailer.models import Letter, LetterEvent, LetterStatus, ReturnedMail, ReturnedMailKind
-from mp_mailer.services import outbox
 from mp_mailer.services.bounce_addresses import BounceAddresses
 from mp_mailer.services.bounce_parsing import ParsedReturn, parse_returned_mail
+from mp_mailer.services.outbox.transitions import transition
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def _apply(
     session: Session, letter: Letter, kind: ReturnedMailKind, reason: str, now: datetime
 ) -> None:
     if kind == ReturnedMailKind.HARD_BOUNCE:
-        moved = outbox.transition(
+        moved = transition(
             session,
             letter.id,
             _DELIVERED,
@@ -116,7 +116,7 @@ def _apply(
         )
         if moved:
             return
-    elif kind == ReturnedMailKind.ACKNOWLEDGEMENT and outbox.transition(
+    elif kind == ReturnedMailKind.ACKNOWLEDGEMENT and transition(
         session,
         letter.id,
         [LetterStatus.SENT],

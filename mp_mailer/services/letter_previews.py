@@ -8,12 +8,13 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 
-from mp_mailer.clients.smtp_relay import SmtpRelay, SmtpRelayError
+from mp_mailer.clients.smtp_relay import SmtpRelay
+from mp_mailer.clients.smtp_replies import SmtpRelayError
 from mp_mailer.email_messages import LetterEnvelope, Supporter, build_letter_message, new_message_id
 from mp_mailer.errors import DomainError
 from mp_mailer.models import Campaign, LetterTemplate
 from mp_mailer.services.letters import prefill_letter
-from mp_mailer.services.mp_lookup import MpDetails
+from mp_mailer.services.mp_cache import MpDetails
 from mp_mailer.services.template_versions import check_template_text
 
 logger = logging.getLogger(__name__)

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.db import transaction
 from mp_mailer.email_messages import Supporter, new_message_id
+from mp_mailer.errors import DomainError
 from mp_mailer.letter_templates import RecipientDetails, render_template, template_context
 from mp_mailer.models import Campaign, Letter, LetterEvent, LetterStatus, LetterTemplate
-from mp_mailer.services.mp_lookup import MpDetails
-from mp_mailer.services.outbox import queue_confirmed
+from mp_mailer.services.mp_cache import MpDetails
+from mp_mailer.services.outbox.confirmations import queue_confirmed
 
 logger = logging.getLogger(__name__)
 
@@ -30,14 +31,10 @@ COUNTED_STATUSES = (
 )
 
 
-class LetterRefused(Exception):
+class LetterRefused(DomainError):
     """A letter we will not take; `message` is for the supporter, `field` where to show it."""
 
     field = "body"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class CampaignClosed(LetterRefused):
@@ -194,10 +191,8 @@ def confirmation_url(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/confirm/{token}"
 
 
-class ConfirmationProblem(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class ConfirmationProblem(DomainError):
+    """A confirmation link that cannot send its letter; `message` is for the supporter."""
 
 
 class ConfirmationOutcome(StrEnum):

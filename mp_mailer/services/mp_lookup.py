@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mp_mailer.clients.parliament import (
-    Constituency,
-    ContactDetails,
-    Member,
-    MembersApiClient,
+from mp_mailer.clients.parliament import MembersApiClient
+from mp_mailer.clients.parliament_errors import (
     MembersApiError,
     MembersApiPaused,
     MembersApiUnavailable,
@@ -25,68 +20,23 @@ from mp_mailer.clients.parliament import (
 from mp_mailer.db import transaction
 from mp_mailer.models import CachedConstituency, CachedMember, CachedPostcode
 from mp_mailer.postcodes import PostcodeKind, crown_dependency_name, parse_postcode
+from mp_mailer.services.lookup_problems import (
+    LookupBusy,
+    LookupProblem,
+    LookupUnavailable,
+    NotAPostcode,
+    NoWestminsterMp,
+    PostcodeNotFound,
+    TooManyLookups,
+)
+from mp_mailer.services.mp_cache import (
+    MpDetails,
+    details_or_vacant,
+    store_constituency,
+    store_contact,
+)
 
 logger = logging.getLogger(__name__)
-
-
-class LookupProblem(Exception):
-    """A postcode that does not lead to an MP we can write to; `message` is for the supporter."""
-
-    message = "We could not find an MP for that postcode."
-
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or self.message)
-        if message:
-            self.message = message
-
-
-class NotAPostcode(LookupProblem):
-    message = "Enter a full UK postcode, like SW1A 1AA."
-
-
-class PostcodeNotFound(LookupProblem):
-    message = (
-        "We couldn't find that postcode. Check it against an envelope or bill: "
-        "new postcodes can take a few months to reach Parliament's records."
-    )
-
-
-class NoWestminsterMp(LookupProblem):
-    """Somewhere with a postcode but no MP in the House of Commons: outside the UK proper."""
-
-
-class SeatVacant(LookupProblem):
-    def __init__(self, constituency_name: str) -> None:
-        super().__init__(
-            f"{constituency_name} has no MP at the moment: the seat is vacant until a "
-            "by-election. Please come back once a new MP has been elected."
-        )
-        self.constituency_name = constituency_name
-
-
-class LookupUnavailable(LookupProblem):
-    message = (
-        "Parliament's MP finder isn't answering right now. Please try again in a few minutes: "
-        "nothing you have typed has been lost."
-    )
-
-
-class TooManyLookups(LookupProblem):
-    """One client address has used up its share of lookups that reach the Members API."""
-
-    message = (
-        "We have looked up a lot of postcodes from your internet connection in the last few "
-        "minutes. Please wait a few minutes and try again: nothing you have typed has been lost."
-    )
-
-
-class LookupBusy(LookupUnavailable):
-    """The site's own ceiling on Members API calls, or Parliament's request to wait."""
-
-    message = (
-        "So many people are finding their MP right now that we have to slow down for a "
-        "moment. Please try again in a minute or two: nothing you have typed has been lost."
-    )
 
 
 class LookupBudget:
@@ -117,23 +67,6 @@ class LookupBudget:
     def _hit(self, items: list[RateLimitItem], *key: str) -> None:
         for item in items:
             self._limiter.hit(item, "mp-lookup", *key)
-
-
-@dataclass(frozen=True)
-class MpDetails:
-    id: int
-    name: str
-    address_as: str
-    full_title: str | None
-    party: str | None
-    party_colour: str | None
-    constituency_id: int
-    constituency_name: str
-    thumbnail_url: str | None
-    email: str | None
-    postal_address: str | None
-    phone: str | None
-    contact_page_url: str | None
 
 
 @dataclass(frozen=True)
@@ -181,7 +114,7 @@ def find_mp_for_postcode(
             logger.warning(
                 "Members API not asked (%s); answering from a stale cache", type(e).__name__
             )
-            return _details_or_vacant(stale, stale.member)
+            return details_or_vacant(stale, stale.member)
         if isinstance(e, LookupProblem):
             raise
         raise (LookupBusy() if isinstance(e, MembersApiPaused) else LookupUnavailable()) from e
@@ -225,7 +158,7 @@ def _fresh_answer(
     if _seat_is_fresh(cached, now, lifetimes) and (
         member is None or _contact_is_fresh(member, now, lifetimes)
     ):
-        return _details_or_vacant(constituency, member)
+        return details_or_vacant(constituency, member)
     return None
 
 
@@ -256,7 +189,7 @@ def _refresh_contact(
     with transaction(session):
         store_contact(session, member.id, contact, now)
     session.refresh(member)
-    return _details_or_vacant(constituency, member)
+    return details_or_vacant(constituency, member)
 
 
 def _fetch_and_cache(
@@ -277,7 +210,7 @@ def _fetch_and_cache(
             store_contact(session, found.member.id, contact, now)
         _store_postcode(session, postcode, constituency.id, now)
     session.refresh(constituency)
-    return _details_or_vacant(constituency, constituency.member)
+    return details_or_vacant(constituency, constituency.member)
 
 
 def _store_postcode(
@@ -291,146 +224,3 @@ def _store_postcode(
     else:
         cached.constituency_id = constituency_id
         cached.refreshed_at = now
-
-
-def store_member(session: Session, member: Member, now: datetime) -> CachedMember:
-    cached = session.get(CachedMember, member.id)
-    if cached is None:
-        cached = CachedMember(id=member.id)
-        session.add(cached)
-    cached.display_name = member.display_name
-    cached.address_as = member.address_as
-    cached.full_title = member.full_title
-    cached.party_name = member.party.name if member.party else None
-    cached.party_abbreviation = member.party.abbreviation if member.party else None
-    cached.party_colour = member.party.background_colour if member.party else None
-    cached.constituency_id = member.constituency_id
-    cached.constituency_name = member.constituency_name
-    cached.thumbnail_url = member.thumbnail_url
-    cached.is_current = member.is_current
-    cached.refreshed_at = now
-    return cached
-
-
-def store_constituency(
-    session: Session, constituency: Constituency, now: datetime
-) -> CachedConstituency:
-    if constituency.member is not None:
-        store_member(session, constituency.member, now)
-        session.flush()
-    cached = session.get(CachedConstituency, constituency.id)
-    if cached is None:
-        cached = CachedConstituency(id=constituency.id)
-        session.add(cached)
-    cached.name = constituency.name
-    cached.member_id = constituency.member.id if constituency.member else None
-    cached.refreshed_at = now
-    session.flush()
-    return cached
-
-
-def store_contact(session: Session, member_id: int, contact: ContactDetails, now: datetime) -> None:
-    session.execute(
-        update(CachedMember)
-        .where(CachedMember.id == member_id)
-        .values(
-            email=contact.email,
-            postal_address=contact.postal_address,
-            phone=contact.phone,
-            contact_page_url=contact.contact_page_url,
-            contact_refreshed_at=now,
-        )
-    )
-
-
-def _details_or_vacant(constituency: CachedConstituency, member: CachedMember | None) -> MpDetails:
-    if member is None or not member.is_current:
-        raise SeatVacant(constituency.name)
-    return mp_details(member, constituency)
-
-
-def mp_details(member: CachedMember, constituency: CachedConstituency | None = None) -> MpDetails:
-    return MpDetails(
-        id=member.id,
-        name=member.display_name,
-        address_as=member.address_as,
-        full_title=member.full_title,
-        party=member.party_name,
-        party_colour=member.party_colour,
-        constituency_id=constituency.id if constituency else member.constituency_id or 0,
-        constituency_name=(
-            constituency.name if constituency else member.constituency_name or "their constituency"
-        ),
-        thumbnail_url=member.thumbnail_url,
-        email=member.email,
-        postal_address=member.postal_address,
-        phone=member.phone,
-        contact_page_url=member.contact_page_url,
-    )
-
-
-def find_cached_mp(session: Session, member_id: int) -> MpDetails | None:
-    member = session.get(CachedMember, member_id)
-    return mp_details(member) if member is not None else None
-
-
-def search_cached_mps(session: Session, text: str, limit: int = 20) -> list[MpDetails]:
-    """Current MPs whose name or constituency contains the text, for campaigners' previews."""
-    pattern = f"%{text.strip()}%"
-    rows = session.scalars(
-        select(CachedMember)
-        .where(CachedMember.is_current.is_(True))
-        .where(
-            CachedMember.display_name.ilike(pattern) | CachedMember.constituency_name.ilike(pattern)
-        )
-        .order_by(CachedMember.display_name)
-        .limit(limit)
-    )
-    return [mp_details(member) for member in rows]
-
-
-SYNC_PROGRESS_EVERY = 100
-
-
-@dataclass(frozen=True)
-class SyncReport:
-    current: int
-    no_longer_current: int
-
-
-def sync_current_mps(
-    session: Session,
-    client: MembersApiClient,
-    now: datetime,
-    progress: Callable[[int], None] | None = None,
-) -> SyncReport:
-    """Load every current MP into the cache, and mark the ones Parliament no longer lists.
-
-    `progress` hears how many MPs are loaded so far, after every SYNC_PROGRESS_EVERY."""
-    seen: set[int] = set()
-    with transaction(session):
-        for member in client.list_current_mps():
-            if member.constituency_id is None or not member.constituency_name:
-                store_member(session, member, now)
-            else:
-                store_constituency(
-                    session,
-                    Constituency(
-                        id=member.constituency_id,
-                        name=member.constituency_name,
-                        is_current=True,
-                        member=member,
-                    ),
-                    now,
-                )
-            seen.add(member.id)
-            if progress is not None and len(seen) % SYNC_PROGRESS_EVERY == 0:
-                progress(len(seen))
-        if not seen:
-            raise LookupUnavailable("The Members API listed no current MPs; nothing was changed.")
-        gone = session.execute(
-            update(CachedMember)
-            .where(CachedMember.id.not_in(seen), CachedMember.is_current.is_(True))
-            .values(is_current=False, refreshed_at=now)
-        )
-    return SyncReport(current=len(seen), no_longer_current=gone.rowcount)  # type: ignore[attr-defined]

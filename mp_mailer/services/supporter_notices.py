@@ -23,7 +23,7 @@ from mp_mailer.models import (
     LetterEvent,
     LetterStatus,
 )
-from mp_mailer.services.outbox import AttemptResult, Claim, RetryPolicy
+from mp_mailer.services.outbox.transitions import AttemptResult, Claim, RetryPolicy
 
 NOTICE_STATUSES = (LetterStatus.BOUNCED, LetterStatus.FAILED)
 

@@ -34,13 +34,9 @@ from mp_mailer.services import campaign_settings as settings
 from mp_mailer.services import letter_previews as previews
 from mp_mailer.services import template_versions
 from mp_mailer.services.letters import current_template
-from mp_mailer.services.mp_lookup import (
-    LookupProblem,
-    MpDetails,
-    find_cached_mp,
-    find_mp_for_postcode,
-    search_cached_mps,
-)
+from mp_mailer.services.lookup_problems import LookupProblem
+from mp_mailer.services.mp_cache import MpDetails, find_cached_mp, search_cached_mps
+from mp_mailer.services.mp_lookup import find_mp_for_postcode
 from mp_mailer.services.public_campaigns import CampaignNotFound, render_intro
 from mp_mailer.web_context import (
     app_config,

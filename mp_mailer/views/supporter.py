@@ -27,12 +27,9 @@ from mp_mailer.services.letters import (
     letter_for_token,
     prefill_letter,
 )
-from mp_mailer.services.mp_lookup import (
-    LookupProblem,
-    MpDetails,
-    NoWestminsterMp,
-    find_mp_for_postcode,
-)
+from mp_mailer.services.lookup_problems import LookupProblem, NoWestminsterMp
+from mp_mailer.services.mp_cache import MpDetails
+from mp_mailer.services.mp_lookup import find_mp_for_postcode
 from mp_mailer.services.public_campaigns import CampaignNotFound, get_public_campaign, render_intro
 from mp_mailer.services.share_previews import SharePreview, share_preview
 from mp_mailer.views.framing import frameable

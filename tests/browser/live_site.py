@@ -26,7 +26,7 @@ from mp_mailer.clients.smtp_relay import SmtpRelay
 from mp_mailer.config import smtp_settings
 from mp_mailer.schema import upgrade_database
 from mp_mailer.smtp_sink import start_sink
-from mp_mailer.worker import run_worker
+from mp_mailer.worker.loop import run_worker
 from tools import fake_members_api
 
 CHROMIUM = "/usr/bin/chromium"

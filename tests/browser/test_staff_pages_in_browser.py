@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
 from mp_mailer.db import utcnow
+from mp_mailer.demo.seeding import seed_demo
 from mp_mailer.models import UserRole
-from mp_mailer.services.demo_data import seed_demo
 from mp_mailer.services.users import create_user
 from tests.browser.live_site import (
     PASSWORD,

@@ -9,16 +9,14 @@ import requests
 import responses
 from responses import matchers
 
-from mp_mailer.clients.parliament import (
-    Constituency,
-    ContactDetails,
+from mp_mailer.clients.parliament import MembersApiClient
+from mp_mailer.clients.parliament_errors import (
     MembersApiBadResponse,
-    MembersApiClient,
     MembersApiNotFound,
     MembersApiPaused,
     MembersApiUnavailable,
-    Party,
 )
+from mp_mailer.clients.parliament_records import Constituency, ContactDetails, Party
 from tests.members_api_fixtures import (
     DEFAULT_BASE_URL,
     add_postcode_responses,

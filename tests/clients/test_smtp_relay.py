@@ -10,16 +10,16 @@ from email.message import EmailMessage
 
 import pytest
 
-from mp_mailer.clients.smtp_relay import (
+from mp_mailer.clients.message_check import check_serialised
+from mp_mailer.clients.smtp_relay import SmtpRelay, SmtpSettings
+from mp_mailer.clients.smtp_replies import (
     SmtpAuthenticationError,
     SmtpMessageRefused,
     SmtpPermanentError,
-    SmtpRelay,
     SmtpReply,
-    SmtpSettings,
     SmtpTemporaryError,
-    check_serialised,
 )
+from tests.clients.relay_support import make_letter, settings_for
 from tests.smtp_server import SmtpTestServer, free_port, make_self_signed_tls
 
 CREDENTIALS = ("mailer", "s3cret")
@@ -47,31 +47,6 @@ def relay_that_never_answers() -> Iterator[int]:
     """A listening port that accepts connections but never sends a greeting."""
     with socket.create_server(("127.0.0.1", 0)) as listener:
         yield int(listener.getsockname()[1])
-
-
-def settings_for(server: SmtpTestServer, **overrides: object) -> SmtpSettings:
-    values: dict[str, object] = {
-        "host": server.host,
-        "port": server.port,
-        "security": "none",
-        "timeout": 2.0,
-        "local_hostname": "localhost",
-    }
-    values.update(overrides)
-    return SmtpSettings(**values)  # type: ignore[arg-type]
-
-
-def make_letter(**headers: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = "Campaign <campaign@example.org>"
-    message["To"] = "MP <mp@parliament.example>"
-    message["Subject"] = "Please act"
-    message["Message-ID"] = "<letter-1@mp-mailer.example>"
-    for name, value in headers.items():
-        del message[name.replace("_", "-")]
-        message[name.replace("_", "-")] = value
-    message.set_content("Dear MP,\n\nPlease act.\n")
-    return message
 
 
 def test_send_returns_data_reply_when_relay_accepts(

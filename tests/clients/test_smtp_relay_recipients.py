@@ -6,14 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from mp_mailer.clients.smtp_relay import (
+from mp_mailer.clients.smtp_relay import SmtpRelay
+from mp_mailer.clients.smtp_replies import (
     SmtpPermanentError,
     SmtpRefusal,
-    SmtpRelay,
     SmtpRelayUnavailable,
     SmtpTemporaryError,
 )
-from tests.clients.test_smtp_relay import make_letter, settings_for
+from tests.clients.relay_support import make_letter, settings_for
 from tests.smtp_server import SmtpTestServer, free_port
 
 MP = "mp@parliament.example"

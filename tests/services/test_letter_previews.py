@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.services import letter_previews as previews
 from mp_mailer.services import template_versions as versions
-from mp_mailer.services.mp_lookup import find_cached_mp
+from mp_mailer.services.mp_cache import find_cached_mp
 from tests.factories import cache_mp, create_campaign
 
 MAIL_FROM = Address("Free Tibet", "campaigns", "freetibet.example")

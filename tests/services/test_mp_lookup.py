@@ -13,16 +13,14 @@ from sqlalchemy.orm import Session
 from mp_mailer.clients.parliament import MembersApiClient
 from mp_mailer.db import utcnow
 from mp_mailer.models import CachedMember
-from mp_mailer.services.mp_lookup import (
-    CacheLifetimes,
-    LookupBudget,
+from mp_mailer.services.lookup_problems import (
     LookupBusy,
     LookupUnavailable,
-    MpDetails,
     PostcodeNotFound,
     TooManyLookups,
-    find_mp_for_postcode,
 )
+from mp_mailer.services.mp_cache import MpDetails
+from mp_mailer.services.mp_lookup import CacheLifetimes, LookupBudget, find_mp_for_postcode
 from tests.conftest import MEMBERS_API_URL
 from tests.factories import cache_mp
 from tests.members_api_fixtures import add_postcode_responses, load_fixture

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from mp_mailer.models import Campaign, CampaignStatus, Letter, LetterTemplate, User, UserRole
 from mp_mailer.services.campaign_settings import STARTER_BODY
 from tests.factories import cache_mp, create_campaign
+from tests.hostile_input import STORABLE_HOSTILE_CASES, ascii_domain, cut
 from tests.journeys import supporter_details
 from tests.pages import (
     ClientRequest,
@@ -25,7 +26,6 @@ from tests.pages import (
     text_of,
 )
 from tests.smtp_server import SmtpTestServer
-from tests.test_email_headers import STORABLE_HOSTILE_CASES, ascii_domain, cut
 
 MP_EMAIL = "diane.abbott.office@parliament.uk"
 

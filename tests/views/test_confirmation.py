@@ -15,15 +15,16 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.models import Letter, LetterStatus
 from mp_mailer.services.letters import make_confirmation_token
-from tests.conftest import TEST_SECRET_KEY, csrf_token_from
-from tests.smtp_server import SmtpTestServer
-from tests.views.test_supporter_journey import (
+from tests.conftest import TEST_SECRET_KEY
+from tests.journeys import (
     confirm,
     confirmation_link,
     the_letter,
     write_and_confirm,
     write_letter,
 )
+from tests.pages import csrf_token_from, path_for
+from tests.smtp_server import SmtpTestServer
 
 
 def test_confirmation_link_replayed_sends_the_letter_only_once(
@@ -42,7 +43,9 @@ def test_confirmation_link_replayed_sends_the_letter_only_once(
     replay = seeded_client.get(link)
     deliver()
 
-    assert replay.headers["Location"] == "/c/ban-chen-quanguo/thanks?again=1"
+    assert replay.headers["Location"] == path_for(
+        "supporter.thank_you", slug="ban-chen-quanguo", again=1
+    )
     assert [m["To"] for m in smtp_server.messages].count(
         "Ms Diane Abbott <diane.abbott.office@parliament.uk>"
     ) == 1
@@ -64,8 +67,10 @@ def test_confirmation_pressed_twice_queues_the_letter_once(
     first = seeded_client.post(link, data={"csrf_token": token})
     second = seeded_client.post(link, data={"csrf_token": token})
 
-    assert first.headers["Location"] == "/c/ban-chen-quanguo/thanks"
-    assert second.headers["Location"] == "/c/ban-chen-quanguo/thanks?again=1"
+    assert first.headers["Location"] == path_for("supporter.thank_you", slug="ban-chen-quanguo")
+    assert second.headers["Location"] == path_for(
+        "supporter.thank_you", slug="ban-chen-quanguo", again=1
+    )
     events = [e.to_status for e in the_letter(db_session).events]
     assert events == [LetterStatus.AWAITING_CONFIRMATION, LetterStatus.QUEUED]
 
@@ -91,7 +96,7 @@ def test_confirmation_link_refuses_when_expired(
     with freeze_time(datetime.now(UTC) - timedelta(hours=49)):
         token = make_confirmation_token(TEST_SECRET_KEY, letter.id)
 
-    page = seeded_client.get(f"/confirm/{token}")
+    page = seeded_client.get(path_for("supporter.confirm", token=token))
 
     assert page.status_code == 400
     assert "This link has expired." in page.data.decode()
@@ -106,7 +111,7 @@ def test_confirmation_link_refuses_when_tampered_with(
     forged = make_confirmation_token("another-secret-key-0123456789", the_letter(db_session).id)
 
     for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), forged):
-        page = seeded_client.get(f"/confirm/{bad}")
+        page = seeded_client.get(path_for("supporter.confirm", token=bad))
         assert page.status_code == 400
         assert "This link isn't valid." in BeautifulSoup(page.data, "html.parser").get_text()
     assert the_letter(db_session).status == LetterStatus.AWAITING_CONFIRMATION
@@ -118,7 +123,7 @@ def test_confirmation_page_does_not_send_until_the_button_is_pressed(
     write_letter(post_form)
     token = make_confirmation_token(TEST_SECRET_KEY, the_letter(db_session).id)
 
-    page = seeded_client.get(f"/confirm/{token}")
+    page = seeded_client.get(path_for("supporter.confirm", token=token))
 
     assert BeautifulSoup(page.data, "html.parser").select_one("form button").get_text() == (
         "Send my letter"
@@ -164,7 +169,7 @@ def test_confirmation_link_refuses_a_token_signed_for_another_purpose(
     # Same secret key and payload, another salt: what a token minted elsewhere would be.
     other_purpose = URLSafeTimedSerializer(TEST_SECRET_KEY, salt=salt).dumps(letter_id)
 
-    page = seeded_client.get(f"/confirm/{other_purpose}")
+    page = seeded_client.get(path_for("supporter.confirm", token=other_purpose))
 
     assert page.status_code == 400
     assert "This link isn't valid." in BeautifulSoup(page.data, "html.parser").get_text()

@@ -14,17 +14,17 @@ from mp_mailer.cli import worker_settings
 from mp_mailer.clients.smtp_relay import SmtpRelay, SmtpSettings
 from mp_mailer.db import utcnow
 from mp_mailer.models import DeliveryAttempt, EmailKind, LetterStatus
-from mp_mailer.worker import run_worker
+from mp_mailer.worker.loop import run_worker
 from tests.factories import create_letter
-from tests.smtp_server import SmtpTestServer
-from tests.test_email_headers import LETTER_HEADERS, STORABLE_HOSTILE_CASES, ascii_domain, cut
-from tests.views.test_supporter_journey import (
+from tests.hostile_input import LETTER_HEADERS, STORABLE_HOSTILE_CASES, ascii_domain, cut
+from tests.journeys import (
     confirm,
     confirmation_link,
     the_letter,
     write_and_confirm,
     write_letter,
 )
+from tests.smtp_server import SmtpTestServer
 
 INTERNATIONAL = pytest.mark.parametrize(
     "email", ["josé@example.com", "zoë@example.org", "jo@bücher.example"]

@@ -13,16 +13,12 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.email_messages import LetterEnvelope, Supporter, build_letter_message
 from mp_mailer.models import Letter
-from tests.views.test_supporter_journey import LETTER_URL, supporter_details, write_letter
+from tests.journeys import LETTER_URL, supporter_details, write_letter
+from tests.pages import page_errors
 
 
 def letters_stored(db_session: Session) -> int:
     return db_session.scalar(select(func.count()).select_from(Letter)) or 0
-
-
-def page_errors(response: Any) -> str:
-    summary = BeautifulSoup(response.data, "html.parser").select_one(".error-summary")
-    return " ".join(summary.get_text(" ").split()) if summary else ""
 
 
 def field_value(response: Any, field_id: str) -> str:

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.models import Letter
 from tests.conftest import MEMBERS_API_URL
+from tests.journeys import letter_page_path, the_letter, write_letter
 from tests.members_api_fixtures import add_postcode_responses, load_fixture
-from tests.views.test_supporter_journey import LETTER_URL, the_letter, write_letter
 
 SEARCH_URL = f"{MEMBERS_API_URL}/Location/Constituency/Search"
 # Letters A-Z without those never used in an inward code, for well-formed made-up postcodes.
@@ -23,7 +23,7 @@ INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 
 
 def letter_page(client: FlaskClient, postcode: str) -> BeautifulSoup:
-    response = client.get(f"{LETTER_URL}?postcode={postcode}")
+    response = client.get(letter_page_path(postcode))
     assert response.status_code == 200
     return BeautifulSoup(response.data, "html.parser")
 
@@ -121,7 +121,7 @@ def test_letter_step_asks_the_api_once_when_the_same_unknown_postcode_is_asked_t
 ) -> None:
     members_api.get(SEARCH_URL, json=load_fixture("schema_constituency_search_empty.json"))
 
-    pages = [seeded_client.get(f"{LETTER_URL}?postcode=SW1A 9ZZ") for _ in range(20)]
+    pages = [seeded_client.get(letter_page_path("SW1A 9ZZ")) for _ in range(20)]
 
     assert all(b"find that postcode. Check it" in page.data for page in pages)
     assert searches(members_api) == 1
@@ -132,7 +132,7 @@ def test_letter_step_limits_one_address_to_thirty_searches_a_minute_when_postcod
 ) -> None:
     members_api.get(SEARCH_URL, json=load_fixture("schema_constituency_search_empty.json"))
 
-    pages = [seeded_client.get(f"{LETTER_URL}?postcode={p}") for p in made_up_postcodes(150)]
+    pages = [seeded_client.get(letter_page_path(p)) for p in made_up_postcodes(150)]
 
     assert searches(members_api) == 30
     assert b"from your internet connection" in pages[30].data
@@ -144,9 +144,9 @@ def test_letter_step_serves_cached_postcodes_when_an_address_has_used_its_search
     seeded_client: FlaskClient, members_api: responses.RequestsMock
 ) -> None:
     members_api.get(SEARCH_URL, json=load_fixture("schema_constituency_search_empty.json"))
-    seeded_client.get(f"{LETTER_URL}?postcode=SW1A 1AA")
+    seeded_client.get(letter_page_path("SW1A 1AA"))
     for postcode in made_up_postcodes(40):
-        seeded_client.get(f"{LETTER_URL}?postcode={postcode}")
+        seeded_client.get(letter_page_path(postcode))
 
     page = letter_page(seeded_client, "SW1A 1AA")
 
@@ -159,7 +159,7 @@ def test_letter_step_says_busy_when_the_site_reaches_its_ceiling_of_api_lookups(
 ) -> None:
     members_api.get(SEARCH_URL, json=load_fixture("schema_constituency_search_empty.json"))
 
-    pages = [seeded_client.get(f"{LETTER_URL}?postcode={p}") for p in made_up_postcodes(301)]
+    pages = [seeded_client.get(letter_page_path(p)) for p in made_up_postcodes(301)]
 
     assert searches(members_api) == 300
     assert b"So many people are finding their MP right now" in pages[300].data

@@ -11,15 +11,9 @@ from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 
 from tests.conftest import MEMBERS_API_URL
+from tests.journeys import letter_page_path
 from tests.members_api_fixtures import add_postcode_responses
-
-LETTER_URL = "/c/ban-chen-quanguo/letter"
-
-
-def error_summary(response: Any) -> str:
-    summary = BeautifulSoup(response.data, "html.parser").select_one(".error-summary")
-    assert summary is not None, "the page shows no error summary"
-    return " ".join(summary.get_text(" ").split())
+from tests.pages import page_errors
 
 
 def postcode_box(response: Any) -> str:
@@ -34,7 +28,7 @@ def test_postcode_step_refuses_text_that_is_not_a_uk_postcode(
     response = post_form("/", {"postcode": "12345"})
 
     assert response.status_code == 200
-    assert "Enter a full UK postcode, like SW1A 1AA." in error_summary(response)
+    assert "Enter a full UK postcode, like SW1A 1AA." in page_errors(response)
     assert postcode_box(response) == "12345"
 
 
@@ -53,7 +47,7 @@ def test_postcode_step_says_when_parliament_does_not_know_a_postcode(
 
     response = post_form("/", {"postcode": "SW1A 9ZZ"})
 
-    assert "We couldn't find that postcode." in error_summary(response)
+    assert "We couldn't find that postcode." in page_errors(response)
 
 
 @pytest.mark.parametrize(
@@ -65,7 +59,7 @@ def test_postcode_step_explains_crown_dependencies_have_no_mp(
 ) -> None:
     response = post_form("/", {"postcode": postcode})
 
-    assert f"{place[0].upper()}{place[1:]} is a Crown Dependency" in error_summary(response)
+    assert f"{place[0].upper()}{place[1:]} is a Crown Dependency" in page_errors(response)
 
 
 def test_postcode_step_points_supporters_outside_the_uk_to_the_petition(
@@ -83,7 +77,7 @@ def test_postcode_step_explains_forces_post_has_no_constituency(
 ) -> None:
     response = post_form("/", {"postcode": "BFPO 57"})
 
-    assert "has no constituency, so it has no MP" in error_summary(response)
+    assert "has no constituency, so it has no MP" in page_errors(response)
 
 
 def test_postcode_step_says_when_the_seat_is_vacant(
@@ -93,7 +87,7 @@ def test_postcode_step_says_when_the_seat_is_vacant(
 
     response = post_form("/", {"postcode": "E8 1AA"})
 
-    assert "Hackney South and Shoreditch has no MP at the moment" in error_summary(response)
+    assert "Hackney South and Shoreditch has no MP at the moment" in page_errors(response)
 
 
 def test_postcode_step_asks_to_try_later_when_the_lookup_service_is_down(
@@ -103,7 +97,7 @@ def test_postcode_step_asks_to_try_later_when_the_lookup_service_is_down(
 
     response = post_form("/", {"postcode": "B33 8TH"})
 
-    assert "isn't answering right now" in error_summary(response)
+    assert "isn't answering right now" in page_errors(response)
     assert postcode_box(response) == "B33 8TH"
 
 
@@ -117,7 +111,7 @@ def test_postcode_step_asks_to_try_later_when_the_lookup_service_is_too_slow(
 
     response = post_form("/", {"postcode": "B33 8TH"})
 
-    assert "isn't answering right now" in error_summary(response)
+    assert "isn't answering right now" in page_errors(response)
     assert postcode_box(response) == "B33 8TH"
 
 
@@ -126,7 +120,7 @@ def test_letter_step_shows_other_ways_to_reach_an_mp_with_no_email(
 ) -> None:
     add_postcode_responses(members_api, MEMBERS_API_URL, "CF10 1AA")
 
-    page = seeded_client.get(f"{LETTER_URL}?postcode=CF10 1AA")
+    page = seeded_client.get(letter_page_path("CF10 1AA"))
 
     html = BeautifulSoup(page.data, "html.parser")
     assert "does not list an email address" in html.get_text()
@@ -142,7 +136,7 @@ def test_letter_step_uses_the_constituency_office_email_when_that_is_the_only_on
 ) -> None:
     add_postcode_responses(members_api, MEMBERS_API_URL, "M1 1AE")
 
-    page = seeded_client.get(f"{LETTER_URL}?postcode=M1 1AE")
+    page = seeded_client.get(letter_page_path("M1 1AE"))
 
     assert BeautifulSoup(page.data, "html.parser").select_one("form.letter-form") is not None
     assert "Dear Mr Ashworth," in page.data.decode()
@@ -153,7 +147,7 @@ def test_letter_step_sends_an_unknown_postcode_back_to_the_postcode_form(
 ) -> None:
     add_postcode_responses(members_api, MEMBERS_API_URL, "SW1A 9ZZ")
 
-    page = seeded_client.get(f"{LETTER_URL}?postcode=SW1A 9ZZ")
+    page = seeded_client.get(letter_page_path("SW1A 9ZZ"))
 
-    assert "We couldn't find that postcode." in error_summary(page)
+    assert "We couldn't find that postcode." in page_errors(page)
     assert postcode_box(page) == "SW1A 9ZZ"

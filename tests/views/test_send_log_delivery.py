@@ -12,13 +12,16 @@ from sqlalchemy.orm import Session
 from mp_mailer.db import utcnow
 from mp_mailer.models import Letter, LetterStatus, User, UserRole
 from tests.factories import create_letter
+from tests.pages import path_for
 
 LoginAs = Callable[..., User]
 PostForm = Callable[..., Any]
 
 
 def page_of(client: Any, letter: Letter) -> str:
-    return html.unescape(client.get(f"/admin/letters/{letter.id}").data.decode())
+    return html.unescape(
+        client.get(path_for("send_log.letter_detail", letter_id=letter.id)).data.decode()
+    )
 
 
 def test_letter_page_says_when_the_next_try_is_due_when_the_relay_refused_it_for_now(
@@ -66,9 +69,9 @@ def test_staff_can_cancel_a_letter_whose_worker_stopped_mid_send(
     assert "The worker that was sending this letter stopped" in page_of(client, letter)
 
     response = post_form(
-        f"/admin/letters/{letter.id}/cancel",
+        path_for("send_log.cancel_letter", letter_id=letter.id),
         {},
-        page_url=f"/admin/letters/{letter.id}",
+        page_url=path_for("send_log.letter_detail", letter_id=letter.id),
         follow_redirects=True,
     )
 

@@ -2,69 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mp_mailer.models import Letter, LetterStatus
+from mp_mailer.models import LetterStatus
+from tests.journeys import (
+    CAMPAIGN_SLUG,
+    LETTER_URL,
+    confirm,
+    confirmation_link,
+    letter_page_path,
+    supporter_details,
+    the_letter,
+    write_and_confirm,
+    write_letter,
+)
+from tests.pages import path_for
 from tests.smtp_server import SmtpTestServer
-
-LETTER_URL = "/c/ban-chen-quanguo/letter"
-
-
-def supporter_details(**overrides: str) -> dict[str, Any]:
-    details = {
-        "postcode": "SW1A 1AA",
-        "subject": "Please press for sanctions on Chen Quanguo",
-        "body": "Dear Ms Abbott,\n\nI am your constituent and I ask you to press the Foreign "
-        "Secretary to sanction Chen Quanguo and ban him from the UK.",
-        "name": "Jane Doe",
-        "email": "jane@example.org",
-        "address": "1 Example Road\nLondon",
-        "send_copy": "y",
-    }
-    details.update(overrides)
-    return details
-
-
-def write_letter(post_form: Any, **overrides: str) -> Any:
-    details = supporter_details(**overrides)
-    return post_form(LETTER_URL, details, page_url=f"{LETTER_URL}?postcode={details['postcode']}")
-
-
-def confirmation_link(smtp_server: SmtpTestServer) -> str:
-    message = smtp_server.messages[-1]
-    match = re.search(r"http://localhost(/confirm/\S+)", message.get_content())
-    assert match, "no confirmation link in the email"
-    return match.group(1)
-
-
-def confirm(client: FlaskClient, link: str) -> Any:
-    from tests.conftest import csrf_token_from
-
-    page = client.get(link)
-    return client.post(link, data={"csrf_token": csrf_token_from(page.data)})
-
-
-def write_and_confirm(
-    client: FlaskClient,
-    post_form: Any,
-    smtp_server: SmtpTestServer,
-    deliver: Any,
-    **overrides: str,
-) -> Any:
-    """Write a letter, let the worker send the confirmation email, and press its button."""
-    write_letter(post_form, **overrides)
-    deliver()
-    return confirm(client, confirmation_link(smtp_server))
-
-
-def the_letter(db_session: Session) -> Letter:
-    db_session.expire_all()
-    return db_session.scalars(select(Letter)).one()
 
 
 def test_campaign_page_shows_the_campaign_and_asks_for_a_postcode(
@@ -84,13 +41,13 @@ def test_postcode_step_redirects_to_the_letter_for_a_normalised_postcode(
     response = post_form("/", {"postcode": " sw1a1aa "})
 
     assert response.status_code == 302
-    assert response.headers["Location"] == "/c/ban-chen-quanguo/letter?postcode=SW1A+1AA"
+    assert response.headers["Location"] == letter_page_path("SW1A 1AA")
 
 
 def test_letter_step_shows_the_mp_and_a_letter_addressed_to_them(
     seeded_client: FlaskClient,
 ) -> None:
-    page = seeded_client.get(f"{LETTER_URL}?postcode=SW1A 1AA")
+    page = seeded_client.get(letter_page_path("SW1A 1AA"))
 
     html = page.data.decode()
     assert 'class="mp-card__name">Ms Diane Abbott<' in html
@@ -105,7 +62,7 @@ def test_sending_a_letter_stores_it_awaiting_confirmation_before_answering(
     response = write_letter(post_form)
 
     assert response.status_code == 302
-    assert response.headers["Location"] == "/c/ban-chen-quanguo/check-inbox"
+    assert response.headers["Location"] == path_for("supporter.check_inbox", slug=CAMPAIGN_SLUG)
     letter = the_letter(db_session)
     assert letter.status == LetterStatus.AWAITING_CONFIRMATION
     assert (letter.supporter_name, letter.mp_id, letter.mp_email) == (
@@ -153,7 +110,7 @@ def test_confirming_queues_the_letter_and_thanks_the_supporter(
     response = confirm(seeded_client, confirmation_link(smtp_server))
 
     assert response.status_code == 302
-    assert response.headers["Location"] == "/c/ban-chen-quanguo/thanks"
+    assert response.headers["Location"] == path_for("supporter.thank_you", slug=CAMPAIGN_SLUG)
     assert the_letter(db_session).status == LetterStatus.QUEUED
     thanks = seeded_client.get(response.headers["Location"]).data.decode()
     assert "Thank you: your letter is on its way" in thanks
@@ -215,7 +172,7 @@ def test_supporter_without_a_copy_is_not_copied_in(
 ) -> None:
     details = supporter_details()
     del details["send_copy"]
-    post_form(LETTER_URL, details, page_url=f"{LETTER_URL}?postcode=SW1A 1AA")
+    post_form(LETTER_URL, details, page_url=letter_page_path("SW1A 1AA"))
     deliver()
     confirm(seeded_client, confirmation_link(smtp_server))
 
@@ -234,7 +191,7 @@ def test_letter_page_of_a_closed_campaign_sends_supporters_to_the_campaign_page(
     campaign.status = CampaignStatus.CLOSED
     db_session.commit()
 
-    page = seeded_client.get(f"{LETTER_URL}?postcode=SW1A 1AA", follow_redirects=True)
+    page = seeded_client.get(letter_page_path("SW1A 1AA"), follow_redirects=True)
 
     assert "This campaign has closed" in page.data.decode()
     assert b'class="letter-form"' not in page.data

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from mp_mailer.db import utcnow
 from mp_mailer.errors import DomainError
 from mp_mailer.models import Letter, LetterEvent, LetterStatus
-from mp_mailer.services import outbox
+from mp_mailer.services.outbox.staff_actions import cancel_unsent, retry_failed
 from mp_mailer.services.send_log.filters import status_label
 
 RETRYABLE_STATUSES = (LetterStatus.FAILED,)
@@ -72,7 +72,7 @@ def get_letter_detail(session: Session, letter_id: int) -> LetterDetail:
 
 
 def _abandoned(letter: Letter, now: datetime) -> bool:
-    """Sending, but its worker's lease has run out: staff may cancel it (outbox.cancel_unsent)."""
+    """Sending, but its worker's lease has run out: staff may cancel it (cancel_unsent)."""
     return letter.status == LetterStatus.SENDING and (
         letter.lease_until is None or letter.lease_until < now
     )
@@ -97,7 +97,7 @@ def retry_letter(session: Session, letter_id: int, actor_id: int, now: datetime)
 
     Raises LetterNotFound, or ActionRefused if the letter is not failed (so never a sent one).
     """
-    if not outbox.retry_failed(session, letter_id, now, actor_id):
+    if not retry_failed(session, letter_id, now, actor_id):
         raise ActionRefused(_refusal(session, letter_id, "retried"))
 
 
@@ -106,7 +106,7 @@ def cancel_letter(session: Session, letter_id: int, actor_id: int, now: datetime
 
     Raises LetterNotFound, or ActionRefused once it is being sent, sent, failed or cancelled.
     """
-    if not outbox.cancel_unsent(session, letter_id, now, actor_id):
+    if not cancel_unsent(session, letter_id, now, actor_id):
         raise ActionRefused(_refusal(session, letter_id, "cancelled"))
 
 

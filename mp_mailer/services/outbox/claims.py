@@ -1,0 +1,210 @@
+"""Claiming: a worker takes one email at a time, under a lease that covers only that one send,
+and hands back what it did not attempt."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from mp_mailer.db import transaction
+from mp_mailer.models import EmailKind, Letter, LetterStatus
+from mp_mailer.services.outbox.transitions import (
+    DUE_STATUSES,
+    Claim,
+    is_ours,
+    lease_free,
+    transition,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _next_candidate(
+    session: Session, due: Sequence[ColumnElement[bool]], order: Sequence[Any]
+) -> int | None:
+    # SKIP LOCKED (PostgreSQL): a row another worker is claiming right now is passed over, not
+    # waited for; the guarded UPDATE that follows is what makes the claim safe on every database.
+    return session.scalar(
+        select(Letter.id).where(*due).order_by(*order).limit(1).with_for_update(skip_locked=True)
+    )
+
+
+def claim_next_letter(
+    session: Session,
+    now: datetime,
+    lease: timedelta,
+    token: str,
+    held_back: Sequence[ColumnElement[bool]] = (),
+) -> Claim | None:
+    """Take the most overdue queued letter for this worker until now+lease; None if none is due.
+
+    `held_back` (from services.pacing) are extra conditions a letter must meet to go now.
+    """
+    with transaction(session):
+        due = [Letter.status.in_(DUE_STATUSES), Letter.next_attempt_at <= now, *held_back]
+        letter_id = _next_candidate(session, due, [Letter.next_attempt_at, Letter.id])
+        if letter_id is None or not transition(
+            session,
+            letter_id,
+            DUE_STATUSES,
+            LetterStatus.SENDING,
+            now,
+            note="claimed by a worker",
+            conditions=[Letter.next_attempt_at <= now],
+            lease_until=now + lease,
+            claim_token=token,
+        ):
+            return None
+    return Claim(letter_id, EmailKind.LETTER, token, now)
+
+
+def claim_next_confirmation(
+    session: Session, now: datetime, lease: timedelta, token: str
+) -> Claim | None:
+    """Take the next due confirmation email; the letter stays awaiting_confirmation."""
+    due = [
+        Letter.status == LetterStatus.AWAITING_CONFIRMATION,
+        Letter.confirmation_due_at <= now,
+        lease_free(now),
+    ]
+    order = [Letter.confirmation_due_at, Letter.id]
+    return _claim_without_status_change(
+        session, due, order, now, lease, token, EmailKind.CONFIRMATION
+    )
+
+
+def claim_next_copy(session: Session, now: datetime, lease: timedelta, token: str) -> Claim | None:
+    """Take the next due supporter's copy of a letter the MP has already accepted."""
+    due = [Letter.status == LetterStatus.SENT, Letter.copy_due_at <= now, lease_free(now)]
+    return _claim_without_status_change(
+        session, due, [Letter.copy_due_at, Letter.id], now, lease, token, EmailKind.COPY
+    )
+
+
+def _claim_without_status_change(
+    session: Session,
+    due: list[ColumnElement[bool]],
+    order: Sequence[Any],
+    now: datetime,
+    lease: timedelta,
+    token: str,
+    kind: EmailKind,
+) -> Claim | None:
+    with transaction(session):
+        letter_id = _next_candidate(session, due, order)
+        if letter_id is None:
+            return None
+        result = session.execute(
+            update(Letter)
+            .where(Letter.id == letter_id, *due)
+            .values(lease_until=now + lease, claim_token=token)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+    return Claim(letter_id, kind, token, now)
+
+
+def still_claimed(session: Session, claim: Claim, now: datetime) -> bool:
+    """Whether the claim is still this worker's, with lease left: checked right before sending."""
+    statuses = {
+        EmailKind.LETTER: [LetterStatus.SENDING],
+        EmailKind.CONFIRMATION: [LetterStatus.AWAITING_CONFIRMATION],
+        EmailKind.COPY: [LetterStatus.SENT],
+        EmailKind.NOTICE: [LetterStatus.BOUNCED, LetterStatus.FAILED],
+    }[claim.kind]
+    with transaction(session):
+        found = session.scalar(
+            select(Letter.id).where(
+                is_ours(claim), Letter.status.in_(statuses), Letter.lease_until > now
+            )
+        )
+    return found is not None
+
+
+def reclaim_expired_leases(session: Session, now: datetime) -> list[int]:
+    """Letters whose worker died mid-send go back to the queue once their lease has run out.
+
+    Confirmations and copies need nothing here: an expired lease makes them claimable again.
+    """
+    with transaction(session):
+        expired = session.scalars(
+            select(Letter.id)
+            .where(Letter.status == LetterStatus.SENDING, Letter.lease_until < now)
+            .with_for_update(skip_locked=True)
+        ).all()
+        reclaimed = [
+            letter_id
+            for letter_id in expired
+            if transition(
+                session,
+                letter_id,
+                [LetterStatus.SENDING],
+                LetterStatus.RETRYING,
+                now,
+                note="lease expired: the worker sending it stopped",
+                conditions=[Letter.lease_until < now],
+                lease_until=None,
+                claim_token=None,
+                next_attempt_at=now,
+            )
+        ]
+    for letter_id in reclaimed:
+        logger.warning("Reclaimed a letter from a stopped worker", extra={"letter_id": letter_id})
+    return reclaimed
+
+
+def release_claim(session: Session, claim: Claim, now: datetime, note: str) -> bool:
+    """Hand a claimed email back untouched (not attempted, e.g. the relay is down): it keeps its
+    due time and no attempt is counted."""
+    with transaction(session):
+        if claim.kind != EmailKind.LETTER:
+            result = session.execute(
+                update(Letter)
+                .where(is_ours(claim))
+                .values(lease_until=None, claim_token=None)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        attempted = session.scalar(select(Letter.attempt_count).where(Letter.id == claim.letter_id))
+        return transition(
+            session,
+            claim.letter_id,
+            [LetterStatus.SENDING],
+            LetterStatus.RETRYING if attempted else LetterStatus.QUEUED,
+            now,
+            note=note,
+            conditions=[is_ours(claim)],
+            lease_until=None,
+            claim_token=None,
+        )
+
+
+def has_due_email(session: Session, now: datetime) -> bool:
+    """Whether any email is due now, so a worker connects to the relay only when it has work."""
+    with transaction(session):
+        found = session.scalar(
+            select(Letter.id)
+            .where(
+                or_(
+                    and_(Letter.status.in_(DUE_STATUSES), Letter.next_attempt_at <= now),
+                    and_(
+                        Letter.status == LetterStatus.AWAITING_CONFIRMATION,
+                        Letter.confirmation_due_at <= now,
+                        lease_free(now),
+                    ),
+                    and_(
+                        Letter.status == LetterStatus.SENT,
+                        Letter.copy_due_at <= now,
+                        lease_free(now),
+                    ),
+                )
+            )
+            .limit(1)
+        )
+    return found is not None

@@ -1,0 +1,146 @@
+"""Recording what the relay said about a letter to an MP: sent, refused for now, or for good."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mp_mailer.db import transaction
+from mp_mailer.models import AttemptOutcome, EmailKind, Letter, LetterStatus
+from mp_mailer.services.outbox.transitions import (
+    AttemptResult,
+    Claim,
+    RetryPolicy,
+    add_attempt,
+    add_note,
+    in_hours,
+    is_ours,
+    reply_note,
+    retry_time,
+    transition,
+)
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    """What became of the supporter's copy sent with the letter; `retry_at` for a RETRY."""
+
+    outcome: AttemptOutcome
+    result: AttemptResult
+    retry_at: datetime | None = None
+
+
+def record_sent(
+    session: Session,
+    claim: Claim,
+    result: AttemptResult,
+    now: datetime,
+    sent_message: str | None,
+    copy: CopyResult | None = None,
+) -> bool:
+    """The relay accepted the letter for the MP; `copy` says how the supporter's copy fared.
+
+    Recorded even if the claim has meanwhile expired (a very slow relay): the relay's acceptance
+    is a fact, and recording it stops another worker sending the letter again.
+    """
+    with transaction(session):
+        add_attempt(session, claim.letter_id, claim.kind, now, result, AttemptOutcome.SENT)
+        changed = transition(
+            session,
+            claim.letter_id,
+            [LetterStatus.SENDING, LetterStatus.RETRYING, LetterStatus.QUEUED],
+            LetterStatus.SENT,
+            now,
+            note=reply_note(result),
+            sent_at=now,
+            lease_until=None,
+            claim_token=None,
+            next_attempt_at=None,
+            retry_deadline=None,
+            copy_due_at=copy.retry_at if copy is not None else None,
+            attempt_count=Letter.attempt_count + 1,
+            last_error=None,
+            sent_message=sent_message,
+        )
+        if changed and copy is not None:
+            add_attempt(session, claim.letter_id, EmailKind.COPY, now, copy.result, copy.outcome)
+            if copy.outcome == AttemptOutcome.FAILED:
+                add_note(
+                    session,
+                    claim.letter_id,
+                    now,
+                    f"supporter's copy not sent: {reply_note(copy.result)}",
+                )
+    return changed
+
+
+def record_temporary_failure(
+    session: Session, claim: Claim, result: AttemptResult, now: datetime, policy: RetryPolicy
+) -> LetterStatus | None:
+    """The relay refused the letter for now: requeue with backoff, or fail it once the retry
+    window (started by its first refusal) has passed. None if the claim was no longer ours."""
+    with transaction(session):
+        row = session.execute(
+            select(Letter.attempt_count, Letter.retry_deadline).where(is_ours(claim))
+        ).first()
+        if row is None:
+            return None
+        attempts = row.attempt_count + 1
+        deadline = row.retry_deadline or now + policy.window
+        exhausted = now >= deadline
+        add_attempt(
+            session,
+            claim.letter_id,
+            claim.kind,
+            now,
+            result,
+            AttemptOutcome.FAILED if exhausted else AttemptOutcome.RETRY,
+        )
+        reply = reply_note(result)
+        new_status = LetterStatus.FAILED if exhausted else LetterStatus.RETRYING
+        changed = transition(
+            session,
+            claim.letter_id,
+            [LetterStatus.SENDING],
+            new_status,
+            now,
+            note=f"gave up: refused for {in_hours(policy.window)}, {attempts} attempts: {reply}"
+            if exhausted
+            else reply,
+            conditions=[is_ours(claim)],
+            lease_until=None,
+            claim_token=None,
+            attempt_count=attempts,
+            retry_deadline=deadline,
+            next_attempt_at=None if exhausted else retry_time(policy, attempts, now, deadline),
+            last_error=reply,
+            # A final failure owes the supporter one notice (services.supporter_notices).
+            notice_due_at=now if exhausted else None,
+        )
+    return new_status if changed else None
+
+
+def record_permanent_failure(
+    session: Session, claim: Claim, result: AttemptResult, now: datetime
+) -> bool:
+    """The relay refused the letter for good (5xx), or it could not be built or sent at all."""
+    with transaction(session):
+        add_attempt(session, claim.letter_id, claim.kind, now, result, AttemptOutcome.FAILED)
+        return transition(
+            session,
+            claim.letter_id,
+            [LetterStatus.SENDING],
+            LetterStatus.FAILED,
+            now,
+            note=reply_note(result),
+            conditions=[is_ours(claim)],
+            lease_until=None,
+            claim_token=None,
+            next_attempt_at=None,
+            attempt_count=Letter.attempt_count + 1,
+            last_error=reply_note(result),
+            notice_due_at=now,
+        )

@@ -1,0 +1,171 @@
+"""The outbox's one guarded status change, and what every outbox record shares: the claim, the
+relay's result, the retry policy, attempt rows and notes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from mp_mailer.models import (
+    AttemptOutcome,
+    DeliveryAttempt,
+    EmailKind,
+    Letter,
+    LetterEvent,
+    LetterStatus,
+)
+
+DUE_STATUSES = (LetterStatus.QUEUED, LetterStatus.RETRYING)
+
+
+MAX_BACKOFF = timedelta(hours=1)
+
+
+# Relay replies are kept whole in Text columns; this only stops a hostile relay filling the disk.
+MAX_STORED_REPLY = 10_000
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When to try an email again after the relay refused it for now, and when to give up."""
+
+    base_delay: timedelta
+    window: timedelta = timedelta(hours=72)
+    max_delay: timedelta = MAX_BACKOFF
+
+    def delay_after(self, attempt_number: int) -> timedelta:
+        """60 s, 120 s, 240 s ... (for a 60 s base), never more than max_delay."""
+        exponent = min(max(attempt_number - 1, 0), 30)
+        return min(self.base_delay * (1 << exponent), self.max_delay)
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    duration_ms: int
+    smtp_code: int | None
+    smtp_reply: str | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One email a worker holds: which letter, which email, and the worker's token for it."""
+
+    letter_id: int
+    kind: EmailKind
+    token: str
+    claimed_at: datetime
+
+
+def new_claim_token() -> str:
+    return str(uuid.uuid4())
+
+
+def transition(
+    session: Session,
+    letter_id: int,
+    expected: Collection[LetterStatus],
+    new_status: LetterStatus,
+    now: datetime,
+    *,
+    actor_id: int | None = None,
+    note: str = "",
+    conditions: Sequence[ColumnElement[bool]] = (),
+    **values: Any,
+) -> bool:
+    """Move a letter to new_status if it is in one of the expected statuses (and meets the extra
+    `conditions`); False if it was not.
+
+    Does not commit: callers own the transaction.
+    """
+    current = session.scalar(select(Letter.status).where(Letter.id == letter_id))
+    result = session.execute(
+        update(Letter)
+        .where(Letter.id == letter_id, Letter.status.in_(list(expected)), *conditions)
+        .values(status=new_status, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    session.add(
+        LetterEvent(
+            letter_id=letter_id,
+            at=now,
+            from_status=current,
+            to_status=new_status,
+            actor_id=actor_id,
+            note=note,
+        )
+    )
+    return True
+
+
+def lease_free(now: datetime) -> ColumnElement[bool]:
+    return or_(Letter.lease_until.is_(None), Letter.lease_until < now)
+
+
+def is_ours(claim: Claim) -> ColumnElement[bool]:
+    return and_(Letter.id == claim.letter_id, Letter.claim_token == claim.token)
+
+
+def update_ours(session: Session, claim: Claim, status: LetterStatus, **values: Any) -> None:
+    session.execute(
+        update(Letter)
+        .where(is_ours(claim), Letter.status == status)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def add_note(session: Session, letter_id: int, now: datetime, note: str) -> None:
+    """An event that records something about a letter without changing its status."""
+    session.add(
+        LetterEvent(
+            letter_id=letter_id,
+            at=now,
+            from_status=LetterStatus.SENT,
+            to_status=LetterStatus.SENT,
+            note=note,
+        )
+    )
+
+
+def add_attempt(
+    session: Session,
+    letter_id: int,
+    kind: EmailKind,
+    now: datetime,
+    result: AttemptResult,
+    outcome: AttemptOutcome,
+) -> None:
+    session.add(
+        DeliveryAttempt(
+            letter_id=letter_id,
+            kind=kind,
+            started_at=now,
+            duration_ms=result.duration_ms,
+            outcome=outcome,
+            smtp_code=result.smtp_code,
+            smtp_reply=(result.smtp_reply or "")[:MAX_STORED_REPLY] or None,
+        )
+    )
+
+
+def reply_note(result: AttemptResult) -> str:
+    reply = (result.smtp_reply or "no reply").strip()[:MAX_STORED_REPLY]
+    return f"{result.smtp_code} {reply}" if result.smtp_code else reply
+
+
+def retry_time(policy: RetryPolicy, attempts: int, now: datetime, deadline: datetime) -> datetime:
+    # The last try falls on the deadline itself, so the window is used in full.
+    return min(now + policy.delay_after(attempts), deadline)
+
+
+def in_hours(period: timedelta) -> str:
+    hours = period.total_seconds() / 3600
+    return f"{hours:g} hours"

@@ -1,0 +1,247 @@
+"""The delivery worker's loop: claims one due email at a time, sends it on a reused SMTP
+connection, keeps one email's failure to that email, and waits out relay outages as a whole."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mp_mailer.clients.smtp_relay import SmtpRelay
+from mp_mailer.clients.smtp_replies import SmtpAuthenticationError, SmtpRelayUnavailable
+from mp_mailer.db import utcnow
+from mp_mailer.models import EmailKind
+from mp_mailer.services import pacing, supporter_notices
+from mp_mailer.services.outbox.claims import (
+    claim_next_confirmation,
+    claim_next_copy,
+    claim_next_letter,
+    has_due_email,
+    reclaim_expired_leases,
+)
+from mp_mailer.services.outbox.confirmations import (
+    expire_unconfirmed,
+    record_confirmation_permanent_failure,
+)
+from mp_mailer.services.outbox.copies import record_copy_failure
+from mp_mailer.services.outbox.letter_results import record_permanent_failure
+from mp_mailer.services.outbox.transitions import AttemptResult, Claim, new_claim_token
+from mp_mailer.worker.senders import (
+    describe_relay_error,
+    send_confirmation,
+    send_copy,
+    send_letter,
+    send_notice,
+)
+from mp_mailer.worker.settings import Clock, RelayUnavailable, WorkerSettings
+
+logger = logging.getLogger(__name__)
+
+
+class _RelayOutage:
+    """The worker's wait while the relay is down: capped exponential, logged once per outage."""
+
+    def __init__(self, first_wait: timedelta, max_wait: timedelta) -> None:
+        self._first_wait = first_wait
+        self._max_wait = max_wait
+        self.failures = 0
+
+    def next_wait(self, reason: str, now: datetime) -> timedelta:
+        self.failures += 1
+        exponent = min(self.failures - 1, 30)
+        wait = min(self._first_wait * (1 << exponent), self._max_wait)
+        log = logger.warning if self.failures == 1 else logger.debug
+        log(
+            "The SMTP relay cannot be reached (%s); no email is attempted until it can. "
+            "Next try at %s",
+            reason,
+            (now + wait).isoformat(timespec="seconds"),
+            extra={"next_try_at": (now + wait).isoformat(), "relay_failures": self.failures},
+        )
+        return wait
+
+    def ended(self) -> None:
+        if self.failures:
+            logger.warning("The SMTP relay is reachable again after %d tries", self.failures)
+        self.failures = 0
+
+
+def run_worker(
+    session_factory: sessionmaker[Session],
+    make_relay: Callable[[], SmtpRelay],
+    settings: WorkerSettings,
+    *,
+    once: bool = False,
+    stop: threading.Event | None = None,
+    clock: Clock = utcnow,
+    wait: Callable[[float], object] | None = None,
+) -> int:
+    """Deliver due emails until stopped; with once=True, drain what is due now and return.
+
+    Returns how many emails the relay accepted. With once=True, raises RelayUnavailable if the
+    relay cannot be reached (nothing is attempted, no letter's retry time is used). Setting `stop`
+    (e.g. from a SIGTERM handler) finishes the current email and exits. `wait(seconds)` is how the
+    worker pauses (default: on `stop`); tests pass one that moves their clock instead.
+    """
+    stop = stop or threading.Event()
+    pause = wait or stop.wait
+    outage = _RelayOutage(settings.retry_policy.base_delay, settings.relay_outage_max_wait)
+    delivered = 0
+    with make_relay() as relay:
+        while not stop.is_set():
+            try:
+                sent_now, did_work = _deliver_due(session_factory, relay, settings, stop, clock)
+                delivered += sent_now
+                if did_work:
+                    outage.ended()
+            except RelayUnavailable as e:
+                relay.close()
+                next_wait = outage.next_wait(str(e), clock())
+                if once:
+                    raise
+                pause(next_wait.total_seconds())
+                continue
+            except Exception:
+                logger.exception("The worker loop failed; carrying on after a pause")
+                if once:
+                    raise
+                pause(settings.poll_seconds)
+                continue
+            if once and not did_work:
+                break
+            if not did_work:
+                relay.close()
+                pause(settings.poll_seconds)
+    return delivered
+
+
+def _deliver_due(
+    session_factory: sessionmaker[Session],
+    relay: SmtpRelay,
+    settings: WorkerSettings,
+    stop: threading.Event,
+    clock: Clock,
+) -> tuple[int, bool]:
+    """Send due emails one claim at a time until none is due; (accepted, whether any was due)."""
+    delivered = 0
+    did_work = False
+    link_lifetime = timedelta(hours=settings.confirmation_max_age_hours)
+    with session_factory() as session:
+        reclaim_expired_leases(session, clock())
+        expire_unconfirmed(session, clock(), link_lifetime)
+        while not stop.is_set() and _has_due_work(session, clock()):
+            _open_relay(relay)
+            claim = _claim_next(session, settings, clock)
+            if claim is None:
+                break
+            did_work = True
+            delivered += _deliver_one(session, relay, settings, claim, clock)
+    return delivered, did_work
+
+
+def _has_due_work(session: Session, now: datetime) -> bool:
+    return has_due_email(session, now) or supporter_notices.has_due_notice(session, now)
+
+
+def _open_relay(relay: SmtpRelay) -> None:
+    try:
+        relay.open()
+    except (SmtpRelayUnavailable, SmtpAuthenticationError) as e:
+        raise RelayUnavailable(describe_relay_error(e)) from e
+
+
+def _claim_next(session: Session, settings: WorkerSettings, clock: Clock) -> Claim | None:
+    def claim_next_paced_letter(
+        session: Session, now: datetime, lease: timedelta, token: str
+    ) -> Claim | None:
+        held_back = pacing.held_back_conditions(session, now)
+        return claim_next_letter(session, now, lease, token, held_back)
+
+    for claim_next in (
+        claim_next_confirmation,
+        claim_next_paced_letter,
+        claim_next_copy,
+        supporter_notices.claim_next_notice,
+    ):
+        claim = claim_next(session, clock(), settings.lease, new_claim_token())
+        if claim is not None:
+            return claim
+    return None
+
+
+def _deliver_one(
+    session: Session,
+    relay: SmtpRelay,
+    settings: WorkerSettings,
+    claim: Claim,
+    clock: Clock,
+) -> int:
+    """Send one claimed email. Whatever goes wrong with it stays with it, except the relay being
+    unavailable (RelayUnavailable), which is nobody's email's fault."""
+    send = {
+        EmailKind.CONFIRMATION: send_confirmation,
+        EmailKind.LETTER: send_letter,
+        EmailKind.COPY: send_copy,
+        EmailKind.NOTICE: send_notice,
+    }[claim.kind]
+    try:
+        return send(session, relay, settings, claim, clock)
+    except RelayUnavailable:
+        raise
+    except SQLAlchemyError as e:
+        # The claim stays held until its lease runs out, so this pass moves on to other emails.
+        session.rollback()
+        logger.error(
+            "Database error on one email (%s); it is retried when its lease runs out",
+            type(e).__name__,
+            extra={"letter_id": claim.letter_id, "kind": str(claim.kind)},
+        )
+        return 0
+    except Exception as e:
+        session.rollback()
+        _record_unsendable(session, settings, claim, e, clock)
+        return 0
+
+
+def _record_unsendable(
+    session: Session,
+    settings: WorkerSettings,
+    claim: Claim,
+    error: Exception,
+    clock: Clock,
+) -> None:
+    # Only the exception's type is logged: its text may quote the supporter's address.
+    logger.error(
+        "Could not build or send one email (%s); marked as failed",
+        type(error).__name__,
+        extra={"letter_id": claim.letter_id, "kind": str(claim.kind)},
+    )
+    result = AttemptResult(
+        duration_ms=0,
+        smtp_code=None,
+        smtp_reply=f"not sent, the email could not be made: {type(error).__name__}: {error}",
+    )
+    try:
+        if claim.kind == EmailKind.LETTER:
+            record_permanent_failure(session, claim, result, clock())
+        elif claim.kind == EmailKind.CONFIRMATION:
+            record_confirmation_permanent_failure(session, claim, result, clock())
+        elif claim.kind == EmailKind.NOTICE:
+            supporter_notices.record_notice_failure(
+                session, claim, result, clock(), settings.retry_policy, permanent=True
+            )
+        else:
+            record_copy_failure(
+                session, claim, result, clock(), settings.retry_policy, permanent=True
+            )
+    except SQLAlchemyError as e:
+        session.rollback()
+        logger.error(
+            "Could not record the failure (%s); retried when its lease runs out",
+            type(e).__name__,
+            extra={"letter_id": claim.letter_id},
+        )
