@@ -63,9 +63,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     from mp_mailer import cli, permissions
-    from mp_mailer.views import errors
+    from mp_mailer.views import errors, security_headers
 
     permissions.init_app(app)
+    security_headers.init_app(app, uses_https=config.uses_https)
     register_blueprints(app)
     errors.register_error_handlers(app)
     cli.register_commands(app)
@@ -76,7 +77,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     """Every page's route; tests also build URLs from these alone (tests/pages.py)."""
     from mp_mailer.views import auth, campaigns, send_log, supporter, users
+    from mp_mailer.views.identifiers import DatabaseIdConverter
 
+    # Before any rule is added: every <int:...> in a route then fits an integer column.
+    app.url_map.converters["int"] = DatabaseIdConverter
     for blueprint in (
         supporter.blueprint,
         auth.blueprint,

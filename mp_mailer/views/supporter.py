@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -44,7 +45,12 @@ from mp_mailer.web_context import (
     public_campaign_url,
 )
 
+logger = logging.getLogger(__name__)
 blueprint = Blueprint("supporter", __name__)
+UNFILLED_LETTER_NOTICE = (
+    "We couldn't start this letter for you. Please write it in your own words: "
+    "a few sentences about why this matters to you is enough."
+)
 CLOSED_MESSAGE = (
     "This campaign has closed and is no longer sending letters. Thank you for your support."
 )
@@ -122,7 +128,13 @@ def write_letter(slug: str) -> ResponseReturnValue:
             now(),
         )
     except (LetterRefused, TemplateProblem):
-        abort(503)
+        # Checked for every cached MP when saved; an MP elected since may still trip it. The
+        # supporter can still write, in their own words.
+        logger.warning(
+            "The campaign's letter could not be filled in for an MP",
+            extra={"campaign_id": campaign.id, "mp_id": mp_or_page.id},
+        )
+        return render_letter_page(campaign, form, mp_or_page, notice=UNFILLED_LETTER_NOTICE)
     return render_letter_page(campaign, form, mp_or_page)
 
 
