@@ -14,6 +14,7 @@ from mp_mailer.config import Config, load_config
 from mp_mailer.db import make_engine, make_session_factory
 from mp_mailer.extensions import csrf, limiter, login_manager
 from mp_mailer.services.mp_lookup import LookupBudget
+from mp_mailer.services.supporter_mail import RecipientBudget
 
 PACKAGE_DIRECTORY = Path(__file__).resolve().parent
 
@@ -56,6 +57,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         config.ratelimit_storage_uri,
         per_address=config.mp_lookups_per_address,
         site_wide=f"{config.members_api_lookups_per_minute} per minute",
+    )
+
+    app.extensions["mp_mailer.recipient_budget"] = RecipientBudget(
+        config.ratelimit_storage_uri, config.emails_per_supporter
     )
 
     csrf.init_app(app)

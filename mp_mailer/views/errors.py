@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -33,6 +34,7 @@ PAGES = {
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(CSRFError, _expired_form)
+    app.register_error_handler(RateLimitExceeded, _too_many)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _server_error)
 
@@ -50,6 +52,26 @@ def _expired_form(error: CSRFError) -> ResponseReturnValue:
     heading = "This form has expired"
     explanation = "For your security, forms expire. Please go back, reload the page and try again."
     return render_template("errors/error.html", heading=heading, explanation=explanation), 400
+
+
+REFUSED_FORMS = frozenset({"supporter.submit_letter", "supporter.campaign_page"})
+
+
+def _too_many(error: RateLimitExceeded) -> ResponseReturnValue:
+    if request.endpoint in REFUSED_FORMS:
+        from mp_mailer.views.supporter import render_refused_form
+
+        return render_refused_form(request.view_args or {}, _retry_after(error))
+    return render_error(429)
+
+
+def _retry_after(error: RateLimitExceeded) -> str:
+    """ "a minute", "20 minutes": how long the broken limit's window is."""
+    seconds = error.limit.limit.get_expiry()
+    minutes = max(1, round(seconds / 60))
+    if minutes >= 120:
+        return f"{round(minutes / 60)} hours"
+    return "a minute" if minutes == 1 else f"{minutes} minutes"
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
