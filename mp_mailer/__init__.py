@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,8 @@ def _configure_flask(app: Flask, config: Config) -> None:
         TESTING=bool(config.extra.get("testing", False)),
         WTF_CSRF_ENABLED=bool(config.extra.get("csrf_enabled", True)),
         WTF_CSRF_TIME_LIMIT=12 * 3600,
+        # Staff logins end after this even if a cookie is kept (also on the server: staff_sessions).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=config.staff_session_hours),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.uses_https,

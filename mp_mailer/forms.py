@@ -23,7 +23,14 @@ from wtforms import (
 )
 from wtforms.fields import Field
 from wtforms.form import BaseForm
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import HiddenInput
 
 from mp_mailer.models import CampaignStatus, CampaignTarget, UserRole
@@ -179,6 +186,25 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(
         "Password", validators=[DataRequired("Enter your password."), Length(max=200)]
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."), Length(max=200)],
+    )
+    new_password = PasswordField(
+        "New password",
+        description="At least 12 characters. A few unrelated words make a good one.",
+        validators=[DataRequired("Enter a new password."), Length(max=200)],
+    )
+    confirm_password = PasswordField(
+        "New password again",
+        validators=[
+            DataRequired("Enter the new password again."),
+            EqualTo("new_password", "The two new passwords are different."),
+        ],
     )
 
 
