@@ -82,7 +82,15 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """Every page's route; tests also build URLs from these alone (tests/pages.py)."""
-    from mp_mailer.views import auth, campaigns, send_log, supporter, users
+    from mp_mailer.views import (
+        auth,
+        campaigns,
+        privacy,
+        privacy_requests,
+        send_log,
+        supporter,
+        users,
+    )
     from mp_mailer.views.identifiers import DatabaseIdConverter
 
     # Before any rule is added: every <int:...> in a route then fits an integer column.
@@ -93,6 +101,8 @@ def register_blueprints(app: Flask) -> None:
         campaigns.blueprint,
         users.blueprint,
         send_log.blueprint,
+        privacy.blueprint,
+        privacy_requests.blueprint,
     ):
         app.register_blueprint(blueprint)
 
@@ -117,6 +127,11 @@ def _configure_flask(app: Flask, config: Config) -> None:
         MAX_CONTENT_LENGTH=256 * 1024,
         PREFERRED_URL_SCHEME="https" if config.uses_https else "http",
     )
+    from mp_mailer.uk_time import format_uk, to_uk
+
+    # Stored times are naive UTC; every page shows UK time.
+    app.jinja_env.filters["to_uk"] = to_uk
+    app.jinja_env.filters["uk_time"] = format_uk
     if app.config["TESTING"]:
         from jinja2 import StrictUndefined
 

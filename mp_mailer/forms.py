@@ -439,3 +439,32 @@ class NewUserForm(FlaskForm):
 
 class ChangeRoleForm(FlaskForm):
     role = SelectField("Role", choices=_choices(ROLE_LABELS), validators=[InputRequired()])
+
+
+# Supporters' data (staff)
+
+
+class SupporterEmailForm(FlaskForm):
+    email = StringField(
+        "Supporter's email address",
+        filters=[strip_whitespace],
+        validators=[
+            DataRequired("Enter the supporter's email address."),
+            Length(max=254),
+            NoControlCharacters(),
+            ValidEmail(),
+        ],
+    )
+
+
+class PrivacyNoticeForm(FlaskForm):
+    body = TextAreaField(
+        "Privacy notice",
+        description="Markdown: ## for headings, **bold**, [links](https://example.org).",
+        filters=[normalise_newlines],
+        validators=[
+            DataRequired("Write the privacy notice."),
+            Length(max=50_000),
+            NoControlCharacters(allow_line_breaks=True),
+        ],
+    )

@@ -25,6 +25,7 @@ from mp_mailer.services.supporter_mail import (
     queue_already_written_notice,
     resend_confirmation,
 )
+from mp_mailer.uk_time import uk_date
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def prefill_letter(
         ),
         campaign_title=campaign.title,
         campaign_url=campaign_url,
-        today=today.date(),
+        today=uk_date(today),
     )
     return (
         render_template(template.subject_template, context).strip(),
