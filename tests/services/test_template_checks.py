@@ -10,7 +10,6 @@ from mp_mailer.services import template_versions as versions
 from mp_mailer.services.template_checks import first_failure_for_any_mp
 from tests.factories import cache_mp, create_campaign, create_user
 
-
 # Fine for the sample MP ("Independent"), for no party and for Labour; not for the SNP.
 GUARDED_INDEX = "{% if mp.party %}{{ mp.party[4] }}{% endif %}"
 
