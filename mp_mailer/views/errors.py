@@ -9,7 +9,7 @@ from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
 
 PAGES = {
     400: ("Something was wrong with that request", "Please go back and try again."),
@@ -48,7 +48,11 @@ def _expired_form(error: CSRFError) -> ResponseReturnValue:
     if request.endpoint == "supporter.submit_letter":
         from mp_mailer.views.supporter import render_expired_letter_form
 
-        return render_expired_letter_form(request.view_args or {})
+        try:
+            return render_expired_letter_form(request.view_args or {})
+        except NotFound:
+            # An error inside an error handler would be a 500: no such campaign is a 404.
+            return render_error(404)
     heading = "This form has expired"
     explanation = "For your security, forms expire. Please go back, reload the page and try again."
     return render_template("errors/error.html", heading=heading, explanation=explanation), 400
@@ -61,7 +65,10 @@ def _too_many(error: RateLimitExceeded) -> ResponseReturnValue:
     if request.endpoint in REFUSED_FORMS:
         from mp_mailer.views.supporter import render_refused_form
 
-        return render_refused_form(request.view_args or {}, _retry_after(error))
+        try:
+            return render_refused_form(request.view_args or {}, _retry_after(error))
+        except NotFound:
+            return render_error(404)
     return render_error(429)
 
 
