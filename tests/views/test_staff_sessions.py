@@ -12,7 +12,7 @@ from freezegun import freeze_time
 from sqlalchemy.orm import Session
 
 from mp_mailer.db import utcnow
-from mp_mailer.models import User, UserRole
+from mp_mailer.models import StaffSession, User, UserRole
 from tests.factories import TEST_PASSWORD, create_user
 from tests.pages import log_in, page_errors, path_for, post_with_token
 
@@ -167,3 +167,13 @@ def test_forged_session_cookie_is_anonymous_when_not_signed_by_our_key(
     browser.set_cookie("session", cookie)
 
     assert browser.get(SEND_LOG).status_code == 302
+
+
+def test_staff_session_ends_when_its_server_record_has_expired_though_the_cookie_has_not(
+    app: Flask, client: FlaskClient, db_session: Session
+) -> None:
+    staff_user(db_session, client)
+    db_session.query(StaffSession).update({StaffSession.expires_at: utcnow()})
+    db_session.commit()
+
+    assert client.get(SEND_LOG).status_code == 302

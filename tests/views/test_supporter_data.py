@@ -21,7 +21,7 @@ from mp_mailer.services.letters import CONFIRMATION_SALT, count_letters_sent
 from mp_mailer.services.supporter_data import ERASED_NAME, make_erasure_token
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import create_campaign, create_letter
-from tests.pages import path_for, post_with_token, text_of
+from tests.pages import flash_text, path_for, post_with_token, text_of
 
 FIND = path_for("privacy_requests.find_supporter")
 
@@ -143,11 +143,12 @@ def test_staff_erase_leaves_a_letter_alone_when_a_worker_is_sending_it(
     )
     login_as(UserRole.STAFF)
 
-    post_with_token(
+    response = post_with_token(
         client, path_for("privacy_requests.erase_supporter"), {"email": "jane@example.org"}, FIND
     )
 
     assert fresh(db_session, letter).supporter_email == "jane@example.org"
+    assert "1 letter(s) are being sent right now" in flash_text(client.get(response.location))
 
 
 def test_data_requests_page_is_refused_when_the_user_is_a_campaigner(
