@@ -29,7 +29,7 @@ from mp_mailer.services.outbox import RetryPolicy
 from mp_mailer.services.seed import seed_first_campaign
 from mp_mailer.services.supporter_data import purge_old_letters, purgeable_letter_ids
 from mp_mailer.services.users import UserProblem, create_user
-from mp_mailer.worker import WorkerSettings, run_worker
+from mp_mailer.worker import RelayUnavailable, WorkerSettings, run_worker
 
 
 def _config() -> Config:
@@ -54,12 +54,13 @@ def worker_settings(config: Config) -> WorkerSettings:
         mail_from=config.mail_from_address,
         mail_redirect_to=config.mail_redirect_to,
         retry_policy=RetryPolicy(
-            max_attempts=config.max_delivery_attempts,
             base_delay=timedelta(seconds=config.retry_base_seconds),
+            window=timedelta(hours=config.delivery_retry_window_hours),
         ),
         lease=timedelta(seconds=config.lease_seconds),
         poll_seconds=config.worker_poll_seconds,
         confirmation_max_age_hours=config.confirmation_max_age_hours,
+        relay_outage_max_wait=timedelta(seconds=config.relay_outage_max_wait_seconds),
     )
 
 
@@ -92,13 +93,18 @@ def worker_command(once: bool) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    delivered = run_worker(
-        _session_factory(),
-        lambda: SmtpRelay(smtp_settings(config)),
-        worker_settings(config),
-        once=once,
-        stop=stop,
-    )
+    try:
+        delivered = run_worker(
+            _session_factory(),
+            lambda: SmtpRelay(smtp_settings(config)),
+            worker_settings(config),
+            once=once,
+            stop=stop,
+        )
+    except RelayUnavailable as e:
+        raise click.ClickException(
+            f"The SMTP relay cannot be reached ({e}); nothing was sent, try again later."
+        ) from e
     click.echo(f"Worker stopped after {delivered} emails.")
 
 

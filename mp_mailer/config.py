@@ -51,8 +51,9 @@ class Config:
     require_confirmation: bool = True
     confirmation_max_age_hours: int = 48
     ratelimit_storage_uri: str = "memory://"
-    max_delivery_attempts: int = 8
     retry_base_seconds: int = 60
+    delivery_retry_window_hours: int = 72
+    relay_outage_max_wait_seconds: int = 600
     lease_seconds: int = 300
     worker_poll_seconds: float = 2.0
     mp_cache_hours: int = 12
@@ -105,8 +106,9 @@ _ENV_NAMES = {
     "require_confirmation": "REQUIRE_CONFIRMATION",
     "confirmation_max_age_hours": "CONFIRMATION_MAX_AGE_HOURS",
     "ratelimit_storage_uri": "RATELIMIT_STORAGE_URI",
-    "max_delivery_attempts": "MAX_DELIVERY_ATTEMPTS",
     "retry_base_seconds": "RETRY_BASE_SECONDS",
+    "delivery_retry_window_hours": "DELIVERY_RETRY_WINDOW_HOURS",
+    "relay_outage_max_wait_seconds": "RELAY_OUTAGE_MAX_WAIT_SECONDS",
     "lease_seconds": "LEASE_SECONDS",
     "worker_poll_seconds": "WORKER_POLL_SECONDS",
     "mp_cache_hours": "MP_CACHE_HOURS",

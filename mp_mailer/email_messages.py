@@ -68,6 +68,11 @@ def mailbox(address: str, display_name: str = "") -> Address:
         raise UnusableAddress(f"not an email address we can send to: {e}") from e
 
 
+def envelope_address(address: str) -> str:
+    """The address as the SMTP envelope carries it: the same form mailbox() writes in headers."""
+    return mailbox(address).addr_spec
+
+
 def _has_unsafe_character(text: str) -> bool:
     return bool(
         _BREAKS_AND_CONTROLS.search(text)

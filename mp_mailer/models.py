@@ -48,6 +48,8 @@ class LetterStatus(StrEnum):
     RETRYING = "retrying"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # Never confirmed by the supporter within the confirmation link's lifetime.
+    EXPIRED = "expired"
 
 
 class CampaignStatus(StrEnum):
@@ -69,6 +71,9 @@ class UserRole(StrEnum):
 class EmailKind(StrEnum):
     CONFIRMATION = "confirmation"
     LETTER = "letter"
+    # The supporter's copy of a letter: recorded apart from the MP's, whose delivery it never
+    # decides; a temporary refusal is retried to the supporter alone.
+    COPY = "copy"
 
 
 class AttemptOutcome(StrEnum):
@@ -255,10 +260,16 @@ class Letter(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    # Which worker's claim the lease belongs to: a worker records or sends only under its own.
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    # Set at the first temporary refusal of the email now being tried (confirmation, then the
+    # letter): once it passes, the next refusal is final.
+    retry_deadline: Mapped[datetime | None] = mapped_column(DateTime)
+    copy_due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     confirmation_due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
-    last_error: Mapped[str | None] = mapped_column(String(1000))
+    last_error: Mapped[str | None] = mapped_column(Text)
     sent_message: Mapped[str | None] = mapped_column(Text)
     # When the supporter's name, email and address were removed (purge, or an erasure request).
     erased_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
@@ -283,7 +294,7 @@ class DeliveryAttempt(Base):
     duration_ms: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[AttemptOutcome] = mapped_column(_enum(AttemptOutcome, "attempt_outcome"))
     smtp_code: Mapped[int | None] = mapped_column(Integer)
-    smtp_reply: Mapped[str | None] = mapped_column(String(1000))
+    smtp_reply: Mapped[str | None] = mapped_column(Text)
 
     letter: Mapped[Letter] = relationship(back_populates="attempts")
 
@@ -299,7 +310,7 @@ class LetterEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(32))
     to_status: Mapped[str] = mapped_column(String(32))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    note: Mapped[str] = mapped_column(String(500), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
 
     letter: Mapped[Letter] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()

@@ -1,4 +1,5 @@
-"""The delivery worker: claims due emails, sends them on one SMTP connection, records attempts."""
+"""The delivery worker: claims one due email at a time, sends it on a reused SMTP connection,
+records the attempt; waits out relay outages as a whole."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mp_mailer.clients.smtp_relay import (
@@ -19,6 +22,7 @@ from mp_mailer.clients.smtp_relay import (
     SmtpPermanentError,
     SmtpRelay,
     SmtpRelayError,
+    SmtpRelayUnavailable,
     SmtpReply,
     SmtpTemporaryError,
 )
@@ -28,12 +32,15 @@ from mp_mailer.email_messages import (
     Supporter,
     build_letter_message,
     build_plain_message,
+    envelope_address,
 )
-from mp_mailer.models import AttemptOutcome, Letter, LetterStatus
+from mp_mailer.models import AttemptOutcome, EmailKind, Letter, LetterStatus
 from mp_mailer.services import outbox
 from mp_mailer.services.letters import confirmation_url, make_confirmation_token
 
 logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,39 @@ class WorkerSettings:
     lease: timedelta
     poll_seconds: float
     confirmation_max_age_hours: int
-    batch_size: int = 20
+    relay_outage_max_wait: timedelta = timedelta(minutes=10)
+
+
+class RelayUnavailable(Exception):
+    """The relay could not be reached or refused our login: nothing was attempted."""
+
+
+class _RelayOutage:
+    """The worker's wait while the relay is down: capped exponential, logged once per outage."""
+
+    def __init__(self, first_wait: timedelta, max_wait: timedelta) -> None:
+        self._first_wait = first_wait
+        self._max_wait = max_wait
+        self.failures = 0
+
+    def next_wait(self, reason: str, now: datetime) -> timedelta:
+        self.failures += 1
+        exponent = min(self.failures - 1, 30)
+        wait = min(self._first_wait * (1 << exponent), self._max_wait)
+        log = logger.warning if self.failures == 1 else logger.debug
+        log(
+            "The SMTP relay cannot be reached (%s); no email is attempted until it can. "
+            "Next try at %s",
+            reason,
+            (now + wait).isoformat(timespec="seconds"),
+            extra={"next_try_at": (now + wait).isoformat(), "relay_failures": self.failures},
+        )
+        return wait
+
+    def ended(self) -> None:
+        if self.failures:
+            logger.warning("The SMTP relay is reachable again after %d tries", self.failures)
+        self.failures = 0
 
 
 def run_worker(
@@ -56,30 +95,45 @@ def run_worker(
     *,
     once: bool = False,
     stop: threading.Event | None = None,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Clock = utcnow,
+    wait: Callable[[float], object] | None = None,
 ) -> int:
     """Deliver due emails until stopped; with once=True, drain what is due now and return.
 
-    Returns how many emails were accepted by the relay. Setting `stop` (e.g. from a SIGTERM
-    handler) finishes the current email and exits; an unfinished claim is reclaimed by its lease.
+    Returns how many emails the relay accepted. With once=True, raises RelayUnavailable if the
+    relay cannot be reached (nothing is attempted, no letter's retry time is used). Setting `stop`
+    (e.g. from a SIGTERM handler) finishes the current email and exits. `wait(seconds)` is how the
+    worker pauses (default: on `stop`); tests pass one that moves their clock instead.
     """
     stop = stop or threading.Event()
+    pause = wait or stop.wait
+    outage = _RelayOutage(settings.retry_policy.base_delay, settings.relay_outage_max_wait)
     delivered = 0
     with make_relay() as relay:
         while not stop.is_set():
             try:
                 sent_now, did_work = _deliver_due(session_factory, relay, settings, stop, clock)
                 delivered += sent_now
-            except Exception:
-                logger.exception("The worker loop failed; carrying on after a pause")
-                did_work = False
+                if did_work:
+                    outage.ended()
+            except RelayUnavailable as e:
+                relay.close()
+                next_wait = outage.next_wait(str(e), clock())
                 if once:
                     raise
+                pause(next_wait.total_seconds())
+                continue
+            except Exception:
+                logger.exception("The worker loop failed; carrying on after a pause")
+                if once:
+                    raise
+                pause(settings.poll_seconds)
+                continue
             if once and not did_work:
                 break
             if not did_work:
                 relay.close()
-                stop.wait(settings.poll_seconds)
+                pause(settings.poll_seconds)
     return delivered
 
 
@@ -88,73 +142,282 @@ def _deliver_due(
     relay: SmtpRelay,
     settings: WorkerSettings,
     stop: threading.Event,
-    clock: Callable[[], datetime],
+    clock: Clock,
 ) -> tuple[int, bool]:
+    """Send due emails one claim at a time until none is due; (accepted, whether any was due)."""
     delivered = 0
+    did_work = False
+    link_lifetime = timedelta(hours=settings.confirmation_max_age_hours)
     with session_factory() as session:
         outbox.reclaim_expired_leases(session, clock())
-        confirmation_ids = outbox.claim_due_confirmations(
-            session, clock(), settings.lease, settings.batch_size
+        outbox.expire_unconfirmed(session, clock(), link_lifetime)
+        while not stop.is_set() and outbox.has_due_email(session, clock()):
+            _open_relay(relay)
+            claim = _claim_next(session, settings, clock)
+            if claim is None:
+                break
+            did_work = True
+            delivered += _deliver_one(session, relay, settings, claim, clock)
+    return delivered, did_work
+
+
+def _open_relay(relay: SmtpRelay) -> None:
+    try:
+        relay.open()
+    except (SmtpRelayUnavailable, SmtpAuthenticationError) as e:
+        raise RelayUnavailable(_describe(e)) from e
+
+
+def _claim_next(session: Session, settings: WorkerSettings, clock: Clock) -> outbox.Claim | None:
+    for claim_next in (
+        outbox.claim_next_confirmation,
+        outbox.claim_next_letter,
+        outbox.claim_next_copy,
+    ):
+        claim = claim_next(session, clock(), settings.lease, outbox.new_claim_token())
+        if claim is not None:
+            return claim
+    return None
+
+
+def _deliver_one(
+    session: Session,
+    relay: SmtpRelay,
+    settings: WorkerSettings,
+    claim: outbox.Claim,
+    clock: Clock,
+) -> int:
+    """Send one claimed email. Whatever goes wrong with it stays with it, except the relay being
+    unavailable (RelayUnavailable), which is nobody's email's fault."""
+    send = {
+        EmailKind.CONFIRMATION: _send_confirmation,
+        EmailKind.LETTER: _send_letter,
+        EmailKind.COPY: _send_copy,
+    }[claim.kind]
+    try:
+        return send(session, relay, settings, claim, clock)
+    except RelayUnavailable:
+        raise
+    except SQLAlchemyError as e:
+        # The claim stays held until its lease runs out, so this pass moves on to other emails.
+        session.rollback()
+        logger.error(
+            "Database error on one email (%s); it is retried when its lease runs out",
+            type(e).__name__,
+            extra={"letter_id": claim.letter_id, "kind": str(claim.kind)},
         )
-        letter_ids = outbox.claim_due_letters(session, clock(), settings.lease, settings.batch_size)
-        for position, letter_id in enumerate(confirmation_ids):
-            if stop.is_set() or not _send_confirmation(session, relay, settings, letter_id, clock):
-                _release_confirmations(session, confirmation_ids[position + 1 :])
-                break
-            delivered += 1
-        for position, letter_id in enumerate(letter_ids):
-            if stop.is_set():
-                _release_letters(session, letter_ids[position:], clock, "worker stopping")
-                break
-            sent, relay_reachable = _send_letter(session, relay, settings, letter_id, clock)
-            delivered += sent
-            if not relay_reachable:
-                _release_letters(session, letter_ids[position + 1 :], clock, "relay unreachable")
-                break
-    return delivered, bool(confirmation_ids or letter_ids)
+        return 0
+    except Exception as e:
+        session.rollback()
+        _record_unsendable(session, settings, claim, e, clock)
+        return 0
+
+
+def _record_unsendable(
+    session: Session,
+    settings: WorkerSettings,
+    claim: outbox.Claim,
+    error: Exception,
+    clock: Clock,
+) -> None:
+    # Only the exception's type is logged: its text may quote the supporter's address.
+    logger.error(
+        "Could not build or send one email (%s); marked as failed",
+        type(error).__name__,
+        extra={"letter_id": claim.letter_id, "kind": str(claim.kind)},
+    )
+    result = outbox.AttemptResult(
+        duration_ms=0,
+        smtp_code=None,
+        smtp_reply=f"not sent, the email could not be made: {type(error).__name__}: {error}",
+    )
+    try:
+        if claim.kind == EmailKind.LETTER:
+            outbox.record_permanent_failure(session, claim, result, clock())
+        elif claim.kind == EmailKind.CONFIRMATION:
+            outbox.record_confirmation_permanent_failure(session, claim, result, clock())
+        else:
+            outbox.record_copy_failure(
+                session, claim, result, clock(), settings.retry_policy, permanent=True
+            )
+    except SQLAlchemyError as e:
+        session.rollback()
+        logger.error(
+            "Could not record the failure (%s); retried when its lease runs out",
+            type(e).__name__,
+            extra={"letter_id": claim.letter_id},
+        )
+
+
+def _relay_fault(error: SmtpRelayError) -> bool:
+    """Errors that say the relay is down for everyone, not that it refused this email."""
+    if isinstance(error, SmtpRelayUnavailable | SmtpAuthenticationError):
+        return True
+    return isinstance(error, SmtpTemporaryError) and error.code is None
+
+
+def _send_over_relay(
+    session: Session,
+    relay: SmtpRelay,
+    claim: outbox.Claim,
+    message: EmailMessage,
+    recipients: list[str],
+    clock: Clock,
+    optional: list[str] | None = None,
+) -> tuple[SmtpReply | SmtpRelayError, int] | None:
+    """Send under a claim checked to be ours right before; None if it was not ours any more.
+
+    A relay-wide failure hands the claim back and raises RelayUnavailable.
+    """
+    if not outbox.still_claimed(session, claim, clock()):
+        logger.warning(
+            "Not sending: the claim on this email is no longer ours",
+            extra={"letter_id": claim.letter_id, "kind": str(claim.kind)},
+        )
+        return None
+    started = time.monotonic()
+    try:
+        reply: SmtpReply | SmtpRelayError = relay.send(
+            message, recipients, optional_recipients=optional or ()
+        )
+    except SmtpRelayError as e:
+        if _relay_fault(e):
+            outbox.release_claim(session, claim, clock(), "not attempted: relay unreachable")
+            raise RelayUnavailable(_describe(e)) from e
+        reply = e
+    return reply, int((time.monotonic() - started) * 1000)
 
 
 def _send_letter(
     session: Session,
     relay: SmtpRelay,
     settings: WorkerSettings,
-    letter_id: int,
-    clock: Callable[[], datetime],
-) -> tuple[int, bool]:
-    """Send one claimed letter; returns (1 if sent else 0, whether the relay could be reached)."""
-    letter = session.get(Letter, letter_id, populate_existing=True)
-    if letter is None or letter.status != LetterStatus.SENDING:
-        return 0, True
+    claim: outbox.Claim,
+    clock: Clock,
+) -> int:
+    """Send one claimed letter to the MP, and the supporter's copy with it if they asked.
+
+    The MP's acceptance alone decides the letter; a refused copy is recorded on its own and,
+    if the refusal is temporary, retried later to the supporter alone.
+    """
+    letter = session.get_one(Letter, claim.letter_id, populate_existing=True)
+    sent_on = clock().replace(microsecond=0)
     message = build_letter_message(
-        letter_envelope(letter), settings.mail_from, settings.mail_redirect_to, sent_on=clock()
+        letter_envelope(letter), settings.mail_from, settings.mail_redirect_to, sent_on=sent_on
     )
-    started = time.monotonic()
-    try:
-        reply = relay.send(message)
-    except SmtpAuthenticationError as e:
-        # Our credentials, not the letter, are at fault: retry later rather than fail the letter.
-        result = _result(started, e.code, e.reply)
-        outbox.record_temporary_failure(session, letter_id, result, clock(), settings.retry_policy)
-        logger.error("The SMTP relay refused our login: check SMTP_USERNAME and SMTP_PASSWORD")
-        return 0, False
-    except SmtpTemporaryError as e:
-        result = _result(started, e.code, e.reply)
-        new_status = outbox.record_temporary_failure(
-            session, letter_id, result, clock(), settings.retry_policy
+    source = message.as_bytes(policy=SMTP).decode("utf-8")
+    mp_recipient = envelope_address(settings.mail_redirect_to or letter.mp_email)
+    copy_to = [envelope_address(letter.supporter_email)] if letter.send_copy else []
+    outcome = _send_over_relay(
+        session, relay, claim, message, [mp_recipient, *copy_to], clock, optional=copy_to
+    )
+    if outcome is None:
+        return 0
+    reply, duration_ms = outcome
+    result = outbox.AttemptResult(duration_ms, reply.code, _reply_text(reply))
+    if isinstance(reply, SmtpPermanentError):
+        outbox.record_permanent_failure(session, claim, result, clock())
+        _log_attempt(claim, "permanent failure", result, LetterStatus.FAILED)
+        return 0
+    if isinstance(reply, SmtpRelayError):
+        status = outbox.record_temporary_failure(
+            session, claim, result, clock(), settings.retry_policy
         )
-        _log_attempt(letter_id, "temporary failure", result, new_status)
-        return 0, e.code is not None
-    except SmtpPermanentError as e:
-        result = _result(started, e.code, e.reply)
-        outbox.record_permanent_failure(session, letter_id, result, clock())
-        _log_attempt(letter_id, "permanent failure", result, LetterStatus.FAILED)
-        return 0, True
-    result = _result(started, reply.code, reply.text)
-    outbox.record_sent(
-        session, letter_id, result, clock(), message.as_bytes(policy=SMTP).decode("utf-8")
+        _log_attempt(claim, "temporary failure", result, status)
+        return 0
+    copy = _copy_result(reply, copy_to, duration_ms, sent_on, settings.retry_policy)
+    _record_letter_sent(session, claim, result, sent_on, source, copy)
+    _log_attempt(claim, "sent", result, LetterStatus.SENT)
+    return 1
+
+
+def _copy_result(
+    reply: SmtpReply,
+    copy_to: list[str],
+    duration_ms: int,
+    now: datetime,
+    policy: outbox.RetryPolicy,
+) -> outbox.CopyResult | None:
+    """The supporter's copy went in the same transaction; a refusal of it is its own result."""
+    if not copy_to:
+        return None
+    refusal = reply.refused.get(copy_to[0])
+    if refusal is None:
+        return outbox.CopyResult(
+            AttemptOutcome.SENT, outbox.AttemptResult(duration_ms, reply.code, reply.text)
+        )
+    result = outbox.AttemptResult(duration_ms, refusal.code, refusal.text)
+    if refusal.is_permanent:
+        return outbox.CopyResult(AttemptOutcome.FAILED, result)
+    return outbox.CopyResult(AttemptOutcome.RETRY, result, now + policy.delay_after(1))
+
+
+def _record_letter_sent(
+    session: Session,
+    claim: outbox.Claim,
+    result: outbox.AttemptResult,
+    sent_on: datetime,
+    source: str,
+    copy: outbox.CopyResult | None,
+) -> None:
+    try:
+        outbox.record_sent(session, claim, result, sent_on, source, copy)
+        return
+    except SQLAlchemyError as e:
+        session.rollback()
+        logger.error(
+            "Could not record a sent letter (%s); trying once more without its source",
+            type(e).__name__,
+            extra={"letter_id": claim.letter_id},
+        )
+    try:
+        outbox.record_sent(session, claim, result, sent_on, None, copy)
+    except SQLAlchemyError as e:
+        session.rollback()
+        # The relay has it; once the lease runs out it is sent again, with the same Message-ID.
+        logger.critical(
+            "A sent letter could not be recorded (%s): it will be sent again",
+            type(e).__name__,
+            extra={"letter_id": claim.letter_id},
+        )
+
+
+def _send_copy(
+    session: Session,
+    relay: SmtpRelay,
+    settings: WorkerSettings,
+    claim: outbox.Claim,
+    clock: Clock,
+) -> int:
+    """Retry the supporter's copy: the message the MP received, to the supporter alone."""
+    letter = session.get_one(Letter, claim.letter_id, populate_existing=True)
+    message = build_letter_message(
+        letter_envelope(letter),
+        settings.mail_from,
+        settings.mail_redirect_to,
+        sent_on=letter.sent_at,
     )
-    _log_attempt(letter_id, "sent", result, LetterStatus.SENT)
-    return 1, True
+    outcome = _send_over_relay(
+        session, relay, claim, message, [envelope_address(letter.supporter_email)], clock
+    )
+    if outcome is None:
+        return 0
+    reply, duration_ms = outcome
+    result = outbox.AttemptResult(duration_ms, reply.code, _reply_text(reply))
+    if isinstance(reply, SmtpRelayError):
+        outbox.record_copy_failure(
+            session,
+            claim,
+            result,
+            clock(),
+            settings.retry_policy,
+            permanent=isinstance(reply, SmtpPermanentError),
+        )
+        _log_attempt(claim, "copy not accepted", result, None)
+        return 0
+    outbox.record_copy_sent(session, claim, result, clock())
+    _log_attempt(claim, "copy sent", result, LetterStatus.SENT)
+    return 1
 
 
 def letter_envelope(letter: Letter) -> LetterEnvelope:
@@ -178,36 +441,36 @@ def _send_confirmation(
     session: Session,
     relay: SmtpRelay,
     settings: WorkerSettings,
-    letter_id: int,
-    clock: Callable[[], datetime],
-) -> bool:
-    """Send one confirmation email; False when the relay could not be reached at all."""
-    letter = session.get(Letter, letter_id, populate_existing=True)
-    if letter is None or letter.status != LetterStatus.AWAITING_CONFIRMATION:
-        return True
-    message = confirmation_message(letter, settings)
-    started = time.monotonic()
-    try:
-        reply: SmtpReply = relay.send(message)
-    except SmtpRelayError as e:
-        result = _result(started, e.code, e.reply)
-        retryable = isinstance(e, SmtpTemporaryError | SmtpAuthenticationError)
-        retry_at = clock() + settings.retry_policy.delay_after(1) if retryable else None
-        outcome = AttemptOutcome.RETRY if retryable else AttemptOutcome.FAILED
-        outbox.record_confirmation_attempt(session, letter_id, result, outcome, clock(), retry_at)
-        logger.warning(
-            "Confirmation email not sent: %s", result.smtp_reply, extra={"letter_id": letter_id}
-        )
-        return not retryable or (e.code is not None and not isinstance(e, SmtpAuthenticationError))
-    result = _result(started, reply.code, reply.text)
-    outbox.record_confirmation_attempt(session, letter_id, result, AttemptOutcome.SENT, clock())
-    logger.info(
-        "Confirmation email sent in %d ms", result.duration_ms, extra={"letter_id": letter_id}
+    claim: outbox.Claim,
+    clock: Clock,
+) -> int:
+    letter = session.get_one(Letter, claim.letter_id, populate_existing=True)
+    message = confirmation_message(letter, settings, sent_on=clock())
+    outcome = _send_over_relay(
+        session, relay, claim, message, [envelope_address(letter.supporter_email)], clock
     )
-    return True
+    if outcome is None:
+        return 0
+    reply, duration_ms = outcome
+    result = outbox.AttemptResult(duration_ms, reply.code, _reply_text(reply))
+    if isinstance(reply, SmtpPermanentError):
+        status = outbox.record_confirmation_permanent_failure(session, claim, result, clock())
+        _log_attempt(claim, "confirmation refused", result, status)
+        return 0
+    if isinstance(reply, SmtpRelayError):
+        status = outbox.record_confirmation_temporary_failure(
+            session, claim, result, clock(), settings.retry_policy
+        )
+        _log_attempt(claim, "confirmation refused for now", result, status)
+        return 0
+    outbox.record_confirmation_sent(session, claim, result, clock())
+    _log_attempt(claim, "confirmation sent", result, LetterStatus.AWAITING_CONFIRMATION)
+    return 1
 
 
-def confirmation_message(letter: Letter, settings: WorkerSettings) -> EmailMessage:
+def confirmation_message(
+    letter: Letter, settings: WorkerSettings, sent_on: datetime | None = None
+) -> EmailMessage:
     link = confirmation_url(
         settings.public_url, make_confirmation_token(settings.secret_key, letter.id)
     )
@@ -221,44 +484,39 @@ def confirmation_message(letter: Letter, settings: WorkerSettings) -> EmailMessa
         f"The link works once and expires in {settings.confirmation_max_age_hours} hours.\n\n"
         "If you didn't write this letter, ignore this email and nothing will be sent.\n"
     )
-    return build_plain_message(
+    message = build_plain_message(
         mail_from=settings.mail_from,
         to=letter.supporter_email,
         subject=f"Confirm your letter to {letter.mp_name}",
         text=text,
+        message_id=make_msgid(idstring="confirm", domain=settings.mail_from.domain or None),
     )
+    message["Date"] = format_datetime(sent_on or utcnow())
+    return message
 
 
-def _release_letters(
-    session: Session, letter_ids: list[int], clock: Callable[[], datetime], why: str
-) -> None:
-    for letter_id in letter_ids:
-        outbox.release_claim(session, letter_id, clock(), f"not attempted: {why}")
+def _describe(error: SmtpRelayError) -> str:
+    if isinstance(error, SmtpAuthenticationError):
+        return f"it refused our login, {error}: check SMTP_USERNAME and SMTP_PASSWORD"
+    return f"{type(error).__name__}: {error}"
 
 
-def _release_confirmations(session: Session, letter_ids: list[int]) -> None:
-    for letter_id in letter_ids:
-        outbox.release_confirmation_claim(session, letter_id)
-
-
-def _result(started: float, code: int | None, reply: str | None) -> outbox.AttemptResult:
-    return outbox.AttemptResult(
-        duration_ms=int((time.monotonic() - started) * 1000), smtp_code=code, smtp_reply=reply
-    )
+def _reply_text(reply: SmtpReply | SmtpRelayError) -> str:
+    return reply.text if isinstance(reply, SmtpReply) else reply.reply
 
 
 def _log_attempt(
-    letter_id: int, what: str, result: outbox.AttemptResult, status: LetterStatus | None
+    claim: outbox.Claim, what: str, result: outbox.AttemptResult, status: LetterStatus | None
 ) -> None:
     level = logging.INFO if status == LetterStatus.SENT else logging.WARNING
     if status == LetterStatus.FAILED:
         level = logging.ERROR
     logger.log(
         level,
-        "Delivery attempt: %s in %d ms (%s %s)",
+        # The reply text is not logged: relays often quote the refused address in it.
+        "Delivery attempt: %s in %d ms (%s)",
         what,
         result.duration_ms,
         result.smtp_code,
-        result.smtp_reply,
-        extra={"letter_id": letter_id, "status": str(status)},
+        extra={"letter_id": claim.letter_id, "kind": str(claim.kind), "status": str(status)},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import email
 import email.policy
@@ -46,6 +47,10 @@ class _Handler:
         # implicit TLS without a "Requiring AUTH while not requiring TLS" warning.
         if self._server.auth_credentials is not None and not session.authenticated:
             return "530 5.7.0 Authentication required"
+        if self._server.delay_seconds:
+            # A slow relay: the wait is before anything is accepted, so a client that gives up
+            # or a server that goes down meanwhile leaves nothing half-delivered.
+            await asyncio.sleep(self._server.delay_seconds)
         failure = self._server._take_failure("mail")
         if failure is not None:
             return failure
@@ -61,7 +66,7 @@ class _Handler:
         address: str,
         rcpt_options: list[str],
     ) -> str:
-        failure = self._server._take_failure("rcpt")
+        failure = self._server._take_failure("rcpt", address)
         if failure is not None:
             return failure
         envelope.rcpt_tos.append(address)
@@ -139,6 +144,8 @@ class SmtpTestServer:
         self.mail_options: list[list[str]] = []
         self._connections_before_current_run = 0
         self._failures: dict[str, list[_Failure]] = {stage: [] for stage in STAGES}
+        self._recipient_failures: dict[str, _Failure] = {}
+        self.delay_seconds = 0.0
         self._lock = threading.Condition()
         self._controller: _Controller | None = None
 
@@ -154,6 +161,10 @@ class SmtpTestServer:
         """Client connections accepted since the first start, not counting aiosmtpd's probe."""
         current = len(self._controller.sessions) - 1 if self._controller is not None else 0
         return self._connections_before_current_run + current
+
+    @property
+    def running(self) -> bool:
+        return self._controller is not None
 
     def start(self) -> None:
         if self._controller is not None:
@@ -215,6 +226,11 @@ class SmtpTestServer:
         with self._lock:
             self._failures[stage].append(_Failure(code, text, times))
 
+    def refuse_recipient(self, address: str, code: int, text: str, times: int = 1) -> None:
+        """Reply `code text` to the next `times` RCPT commands for `address` (others go through)."""
+        with self._lock:
+            self._recipient_failures[address.lower()] = _Failure(code, text, times)
+
     def wait_for_messages(self, count: int, timeout: float = 5.0) -> list[EmailMessage]:
         """Return the received messages once there are at least `count`, or fail the test."""
         with self._lock:
@@ -224,8 +240,13 @@ class SmtpTestServer:
                 )
             return list(self.messages)
 
-    def _take_failure(self, stage: str) -> str | None:
+    def _take_failure(self, stage: str, recipient: str | None = None) -> str | None:
         with self._lock:
+            if recipient is not None:
+                failure = self._recipient_failures.get(recipient.strip("<>").lower())
+                if failure is not None and failure.remaining > 0:
+                    failure.remaining -= 1
+                    return f"{failure.code} {failure.text}"
             queue = self._failures[stage]
             if not queue:
                 return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +18,13 @@ from werkzeug.security import check_password_hash
 from mp_mailer.models import CachedMember, Campaign, Letter, LetterStatus, User, UserRole
 from mp_mailer.services.seed import BAN_CHEN_SLUG
 from tests.conftest import MEMBERS_API_URL
-from tests.factories import cache_mp, create_letter, create_user
+from tests.factories import (
+    cache_mp,
+    create_campaign,
+    create_letter,
+    create_queued_letters,
+    create_user,
+)
 from tests.members_api_fixtures import load_fixture
 from tests.smtp_server import SmtpTestServer
 
@@ -173,6 +180,25 @@ def test_worker_once_delivers_a_queued_letter_to_the_relay_when_due(
     assert message["Subject"] == letter.subject
     db_session.expire_all()
     assert db_session.get_one(Letter, letter.id).status == LetterStatus.SENT
+
+
+@pytest.mark.usefixtures("restore_signal_handlers")
+def test_worker_once_exits_non_zero_with_one_line_when_the_relay_is_down(
+    app: Flask, db_session: Session, smtp_server: SmtpTestServer
+) -> None:
+    campaign = create_campaign(db_session)
+    letters = create_queued_letters(db_session, campaign, 200)
+    smtp_server.stop()
+
+    started = time.monotonic()
+    result = run(app, "worker", "--once")
+
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1
+    assert result.output.startswith("Error: The SMTP relay cannot be reached")
+    db_session.expire_all()
+    assert db_session.get_one(Letter, letters[0]).attempt_count == 0
 
 
 @pytest.mark.usefixtures("members_listing")

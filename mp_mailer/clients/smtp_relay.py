@@ -11,7 +11,7 @@ import re
 import smtplib
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -59,11 +59,27 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
-class SmtpReply:
-    """The relay's reply to the end of DATA, e.g. 250 "2.0.0 OK queued as 4F2x"."""
+class SmtpRefusal:
+    """The relay's refusal of one recipient, e.g. 550 "5.1.1 No such user"."""
 
     code: int
     text: str
+
+    @property
+    def is_permanent(self) -> bool:
+        return 500 <= self.code < 600
+
+
+@dataclass(frozen=True)
+class SmtpReply:
+    """The relay's reply to the end of DATA, e.g. 250 "2.0.0 OK queued as 4F2x".
+
+    `refused` holds the optional recipients the relay refused (the message went to the others).
+    """
+
+    code: int
+    text: str
+    refused: Mapping[str, SmtpRefusal] = field(default_factory=dict)
 
 
 class SmtpRelayError(Exception):
@@ -80,6 +96,11 @@ class SmtpRelayError(Exception):
 
 class SmtpTemporaryError(SmtpRelayError):
     """Worth retrying later: the relay was unreachable, timed out, dropped us or replied 4xx."""
+
+
+class SmtpRelayUnavailable(SmtpTemporaryError):
+    """The relay could not be reached or would not start a session with us (refused, DNS,
+    timeout, TLS, a 4xx/5xx greeting or EHLO): its fault, not the message's."""
 
 
 class SmtpPermanentError(SmtpRelayError):
@@ -112,6 +133,7 @@ class _Envelope:
     recipients: tuple[str, ...]
     # Reply-To and the rest: a non-ASCII address there needs SMTPUTF8 as much as one in RCPT.
     header_addresses: tuple[str, ...] = ()
+    optional: frozenset[str] = frozenset()
 
     @property
     def needs_smtputf8(self) -> bool:
@@ -130,6 +152,8 @@ class SmtpRelay:
     not connect; the first send() does, so a relay outage surfaces as a classified send error.
 
     Error rules (every error chains the original with `raise ... from`):
+    - SmtpRelayUnavailable (a SmtpTemporaryError): any failure before MAIL (connecting, TLS,
+      greeting, EHLO, a 4xx to AUTH); the relay is unavailable, the message is not at fault.
     - SmtpTemporaryError: connection refused, DNS failure, timeout, disconnection, TLS handshake
       or certificate failure, STARTTLS not offered, any 4xx reply at any stage, a 5xx reply before
       MAIL (greeting, EHLO, STARTTLS: the relay's fault, not the letter's), unexpected reply codes.
@@ -139,10 +163,12 @@ class SmtpRelay:
     - SmtpMessageRefused (permanent): the serialised message failed our own check (exactly the
       headers set on the message, each once, no line break inside a value, a blank line before
       the body); it is never sent. Every message is checked, whoever built it.
-    - Recipients: a message is sent only if every recipient (To, Cc, Bcc) is accepted. If any is
-      refused with 5xx the error is permanent, since a retry would be refused again; otherwise
-      (only 4xx refusals) it is temporary. The error carries the first such refusal's code and
-      text. The transaction is then reset, so nobody receives a partial send.
+    - Recipients: a message is sent only if every required recipient (To, Cc, Bcc, or those
+      given, less the optional ones) is accepted. If any is refused with 5xx the error is
+      permanent, since a retry would be refused again; otherwise (only 4xx refusals) it is
+      temporary. The error carries the first such refusal's code and text. The transaction is
+      then reset, so nobody receives a partial send. Optional recipients that are refused are
+      reported in the reply instead, and the message goes to the others.
     """
 
     def __init__(
@@ -180,13 +206,23 @@ class SmtpRelay:
         finally:
             smtp.close()
 
-    def send(self, message: EmailMessage) -> SmtpReply:
+    def send(
+        self,
+        message: EmailMessage,
+        envelope_recipients: Sequence[str] | None = None,
+        *,
+        optional_recipients: Collection[str] = (),
+    ) -> SmtpReply:
         """Send `message` to its To, Cc and Bcc addresses, from its Sender (else From) address.
 
-        Bcc is not transmitted. Raises SmtpTemporaryError or SmtpPermanentError (see the class
-        docstring), and ValueError if the message has no single sender or no recipient.
+        `envelope_recipients`, when given, replaces those addresses in the SMTP envelope (the
+        headers are unchanged), e.g. to send a copy to one recipient later. A recipient in
+        `optional_recipients` may be refused without stopping the others: the message goes to
+        the rest and the refusal is in the reply's `refused`. Bcc is not transmitted. Raises
+        SmtpTemporaryError or SmtpPermanentError (see the class docstring), and ValueError if
+        the message has no single sender or no recipient.
         """
-        envelope = _envelope_of(message)
+        envelope = _envelope_of(message, envelope_recipients, optional_recipients)
         message_id = str(message.get("Message-ID", ""))
         started = time.monotonic()
         try:
@@ -283,8 +319,8 @@ class SmtpRelay:
                     raise _StaleConnection
                 _check(code, text, "mail")
             with _translated_errors("rcpt"):
-                refusals = [smtp.rcpt(address) for address in envelope.recipients]
-                _check_recipients(refusals)
+                replies = {address: smtp.rcpt(address) for address in envelope.recipients}
+                refused = _check_recipients(replies, envelope.optional)
             with _translated_errors("data"):
                 code, text = smtp.data(content)
                 _check(code, text, "data")
@@ -294,7 +330,7 @@ class SmtpRelay:
             # Whatever failed, the next message must not land in this half-done transaction.
             self._reset_after_failure()
             raise
-        return SmtpReply(code, _text(text))
+        return SmtpReply(code, _text(text), refused)
 
     def _reset_after_failure(self) -> None:
         """RSET so the connection can carry the next message; drop it if that fails."""
@@ -313,15 +349,21 @@ class SmtpRelay:
             smtp.close()
 
 
-def _envelope_of(message: EmailMessage) -> _Envelope:
+def _envelope_of(
+    message: EmailMessage,
+    recipients_given: Sequence[str] | None,
+    optional: Collection[str] = (),
+) -> _Envelope:
     senders = _addresses(message, "Sender") or _addresses(message, "From")
     if len(senders) != 1:
         raise ValueError("message needs exactly one Sender or From address")
-    recipients = tuple(dict.fromkeys(_addresses(message, "To", "Cc", "Bcc")))
+    if recipients_given is None:
+        recipients_given = _addresses(message, "To", "Cc", "Bcc")
+    recipients = tuple(dict.fromkeys(address for address in recipients_given if address))
     if not recipients:
         raise ValueError("message has no To, Cc or Bcc address")
     header_addresses = tuple(_addresses(message, "From", "Sender", "Reply-To"))
-    return _Envelope(senders[0], recipients, header_addresses)
+    return _Envelope(senders[0], recipients, header_addresses, frozenset(optional))
 
 
 def _addresses(message: EmailMessage, *header_names: str) -> list[str]:
@@ -447,13 +489,21 @@ def _check(code: int, text: bytes, stage: str) -> None:
         raise _error_for(code, _text(text), stage)
 
 
-def _check_recipients(replies: list[tuple[int, bytes]]) -> None:
-    refusals = [(code, text) for code, text in replies if not 200 <= code < 300]
-    if not refusals:
-        return
-    permanent = [(code, text) for code, text in refusals if 500 <= code < 600]
-    code, text = (permanent or refusals)[0]
-    raise _error_for(code, _text(text), "rcpt")
+def _check_recipients(
+    replies: Mapping[str, tuple[int, bytes]], optional: frozenset[str]
+) -> dict[str, SmtpRefusal]:
+    """Raise unless every required recipient (and at least one in all) was accepted; return the
+    optional recipients that were refused."""
+    refused = {
+        address: (code, text) for address, (code, text) in replies.items() if not 200 <= code < 300
+    }
+    required = [reply for address, reply in refused.items() if address not in optional]
+    if required or (refused and len(refused) == len(replies)):
+        refusals = required or list(refused.values())
+        permanent = [(code, text) for code, text in refusals if 500 <= code < 600]
+        code, text = (permanent or refusals)[0]
+        raise _error_for(code, _text(text), "rcpt")
+    return {address: SmtpRefusal(code, _text(text)) for address, (code, text) in refused.items()}
 
 
 def _error_for(code: int, reply: str, stage: str) -> SmtpRelayError:
@@ -462,7 +512,12 @@ def _error_for(code: int, reply: str, stage: str) -> SmtpRelayError:
             return SmtpAuthenticationError(reply, code)
         if stage in ("mail", "rcpt", "data"):
             return SmtpPermanentError(reply, code)
-    return SmtpTemporaryError(reply, code)
+    return _temporary_error_class(stage)(reply, code)
+
+
+def _temporary_error_class(stage: str) -> type[SmtpTemporaryError]:
+    # Before MAIL, a failure says nothing about the message: the relay is unavailable to us.
+    return SmtpRelayUnavailable if stage in ("connect", "auth") else SmtpTemporaryError
 
 
 def _text(reply: bytes | str) -> str:
@@ -479,14 +534,14 @@ def _translated_errors(stage: str) -> Iterator[None]:
     except smtplib.SMTPResponseException as error:
         raise _error_for(error.smtp_code, _text(error.smtp_error), stage) from error
     except smtplib.SMTPServerDisconnected as error:
-        raise SmtpTemporaryError(f"relay disconnected: {error}") from error
+        raise _temporary_error_class(stage)(f"relay disconnected: {error}") from error
     except smtplib.SMTPException as error:
         # No reply code: STARTTLS or AUTH not offered, or no AUTH mechanism in common.
         if stage == "auth":
             raise SmtpAuthenticationError(str(error)) from error
-        raise SmtpTemporaryError(str(error)) from error
+        raise _temporary_error_class(stage)(str(error)) from error
     except ssl.SSLError as error:
-        raise SmtpTemporaryError(f"TLS failure: {error}") from error
+        raise _temporary_error_class(stage)(f"TLS failure: {error}") from error
     except OSError as error:
         # ConnectionRefusedError, TimeoutError, socket.gaierror, resets...
-        raise SmtpTemporaryError(f"{type(error).__name__}: {error}") from error
+        raise _temporary_error_class(stage)(f"{type(error).__name__}: {error}") from error

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
@@ -17,7 +18,7 @@ from mp_mailer.email_messages import Supporter, new_message_id
 from mp_mailer.letter_templates import RecipientDetails, render_template, template_context
 from mp_mailer.models import Campaign, Letter, LetterEvent, LetterStatus, LetterTemplate
 from mp_mailer.services.mp_lookup import MpDetails
-from mp_mailer.services.outbox import queue_confirmed
+from mp_mailer.services.outbox import queue_confirmed, transition
 from mp_mailer.services.supporter_identity import supporter_key
 from mp_mailer.services.supporter_mail import (
     RecipientBudget,
@@ -50,10 +51,6 @@ class LetterRefused(Exception):
 
 class CampaignClosed(LetterRefused):
     field = "body"
-
-
-class AlreadyWritten(LetterRefused):
-    field = "email"
 
 
 class MpHasNoEmail(LetterRefused):
@@ -147,6 +144,11 @@ def accept_letter(
             Letter.erased_at.is_(None),
         )
     )
+    if existing is not None and existing.status == LetterStatus.EXPIRED:
+        # Its link confirms nothing any more, so the supporter may write it again.
+        _spend_email(recipient_budget, key)
+        if _rewrite_expired(session, existing, campaign, mp, draft, status, now):
+            return AcceptedLetter(letter_id=existing.id, status=status)
     if existing is not None:
         _spend_email(recipient_budget, key)
         _tell_existing_owner(session, existing, now)
@@ -158,11 +160,17 @@ def accept_letter(
             session, campaign, mp, draft, key, status, message_id_domain, now
         )
     except IntegrityError:
-        # The same letter, submitted twice at once: the other request stored it.
+        # The same letter submitted twice at once: the other request stored it and its email
+        # is on its way, so this one is answered as that one was (nothing reveals it).
         session.rollback()
-        raise AlreadyWritten(
-            "A letter from this email address to this MP has just been received."
-        ) from None
+        other = session.scalar(
+            select(Letter.id).where(
+                Letter.campaign_id == campaign.id,
+                Letter.supporter_key == key,
+                Letter.mp_id == mp.id,
+            )
+        )
+        return AcceptedLetter(letter_id=other or 0, status=status, was_new=False)
     logger.info("Accepted a letter", extra={"letter_id": letter.id, "status": str(status)})
     return AcceptedLetter(letter_id=letter.id, status=status)
 
@@ -182,6 +190,55 @@ def _spend_email(recipient_budget: RecipientBudget | None, key: str) -> None:
             "another yet. Please look in your inbox (and spam folder) for our email, or try "
             "again tomorrow. Your letter is still here."
         ) from e
+
+
+def _rewrite_expired(
+    session: Session,
+    existing: Letter,
+    campaign: Campaign,
+    mp: MpDetails,
+    draft: LetterDraft,
+    status: LetterStatus,
+    now: datetime,
+) -> bool:
+    """The new letter in place of an expired one (one row per supporter, campaign and MP),
+    through the outbox's guarded transition; False if it is no longer expired."""
+    require_confirmation = status == LetterStatus.AWAITING_CONFIRMATION
+    with transaction(session):
+        return transition(
+            session,
+            existing.id,
+            [LetterStatus.EXPIRED],
+            status,
+            now,
+            note="written again after the first letter expired",
+            template_id=current_template(session, campaign.id).id,
+            supporter_email=draft.supporter.email.lower(),
+            **_letter_values(mp, draft),
+            created_at=now,
+            next_attempt_at=None if require_confirmation else now,
+            confirmation_due_at=now if require_confirmation else None,
+            confirmation_sent_at=None,
+            attempt_count=0,
+            retry_deadline=None,
+        )
+
+
+def _letter_values(mp: MpDetails, draft: LetterDraft) -> dict[str, Any]:
+    return {
+        "mp_name": mp.name,
+        "mp_email": mp.email,
+        "mp_party": mp.party,
+        "constituency_id": mp.constituency_id,
+        "constituency_name": mp.constituency_name,
+        "supporter_name": draft.supporter.name,
+        "supporter_address": draft.supporter.address,
+        "supporter_postcode": draft.supporter.postcode,
+        "send_copy": draft.send_copy,
+        "wants_updates": draft.wants_updates,
+        "subject": draft.subject,
+        "body": draft.body,
+    }
 
 
 def _tell_existing_owner(session: Session, existing: Letter, now: datetime) -> None:
@@ -214,18 +271,7 @@ def _store_new_letter(
             created_at=now,
             template_id=template.id,
             status=status,
-            mp_name=mp.name,
-            mp_email=mp.email,
-            mp_party=mp.party,
-            constituency_id=mp.constituency_id,
-            constituency_name=mp.constituency_name,
-            supporter_name=draft.supporter.name,
-            supporter_address=draft.supporter.address,
-            supporter_postcode=draft.supporter.postcode,
-            send_copy=draft.send_copy,
-            wants_updates=draft.wants_updates,
-            subject=draft.subject,
-            body=draft.body,
+            **_letter_values(mp, draft),
             next_attempt_at=None if require_confirmation else now,
             confirmation_due_at=now if require_confirmation else None,
             lease_until=None,
@@ -290,6 +336,10 @@ def letter_for_token(session: Session, secret_key: str, token: str, max_age_seco
     letter = session.get(Letter, letter_id) if isinstance(letter_id, int) else None
     if letter is None or letter.status == LetterStatus.CANCELLED:
         raise ConfirmationProblem("We can't find that letter any more.")
+    if letter.status == LetterStatus.EXPIRED:
+        raise ConfirmationProblem(
+            "This link has expired. Please write your letter again: it only takes a minute."
+        )
     return letter
 
 

@@ -57,13 +57,15 @@ def resend_confirmation(session: Session, letter_id: int, now: datetime) -> bool
     """Send an unconfirmed letter's confirmation again, for the letter exactly as it is.
 
     False when it is no longer awaiting confirmation. Changes no status (so no outbox
-    transition): only when the worker's next confirmation email is due.
+    transition): only when the next confirmation email is due, with fresh attempts and retry
+    window, as the outbox gives a letter written again; a worker holding a claim on the old
+    email keeps this newer due time.
     """
     with transaction(session):
         result = session.execute(
             update(Letter)
             .where(Letter.id == letter_id, Letter.status == LetterStatus.AWAITING_CONFIRMATION)
-            .values(confirmation_due_at=now)
+            .values(confirmation_due_at=now, attempt_count=0, retry_deadline=None)
             .execution_options(synchronize_session=False)
         )
     return bool(result.rowcount)  # type: ignore[attr-defined]

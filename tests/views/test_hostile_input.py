@@ -35,6 +35,8 @@ CORPUS = {
 CORPUS_IDS = list(CORPUS)
 LETTER_FIELDS = ("subject", "body", "name", "email", "address", "postcode")
 EMAIL_HEADERS = {
+    "Date",
+    "Message-ID",
     "From",
     "To",
     "Subject",

@@ -32,8 +32,10 @@ INTERNATIONAL = pytest.mark.parametrize(
 CONFIRMATION_HEADERS = [
     "Content-Transfer-Encoding",
     "Content-Type",
+    "Date",
     "From",
     "MIME-Version",
+    "Message-ID",
     "Subject",
     "To",
 ]

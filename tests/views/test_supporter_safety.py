@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from mp_mailer.clients.smtp_relay import SmtpRelay
 from mp_mailer.config import smtp_settings
 from mp_mailer.db import utcnow
-from mp_mailer.models import Letter, LetterTemplate, SupporterNotice
+from mp_mailer.models import Letter, LetterStatus, LetterTemplate, SupporterNotice
 from mp_mailer.services.supporter_emails import SupporterEmailSettings, already_written_message
 from mp_mailer.services.supporter_mail import deliver_due_notices
 from tests.journeys import (
@@ -206,3 +206,18 @@ def test_confirm_page_shows_the_sign_off_the_mp_will_see_when_opened(
     preview = text_of(page, ".letter-preview")
     assert "Yours sincerely, Jane Doe 1 Example Road London SW1A 1AA jane@example.org" in preview
     assert the_letter(db_session).supporter_name == "Jane Doe"
+
+
+def test_letter_written_again_replaces_the_first_when_the_first_had_expired(
+    seeded_client: FlaskClient, post_form: Any, db_session: Session
+) -> None:
+    write_letter(post_form, subject="First try")
+    letter = the_letter(db_session)
+    letter.status = LetterStatus.EXPIRED
+    db_session.commit()
+
+    response = write_letter(post_form, subject="Second try")
+
+    assert response.status_code == 302
+    again = the_letter(db_session)
+    assert (again.subject, again.status) == ("Second try", LetterStatus.AWAITING_CONFIRMATION)

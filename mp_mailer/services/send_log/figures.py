@@ -166,6 +166,8 @@ _SERIES_OF_STATUS = {
     LetterStatus.SENT: "sent",
     LetterStatus.FAILED: "failed",
     LetterStatus.CANCELLED: "cancelled",
+    # Never confirmed: as good as withdrawn, for the figures.
+    LetterStatus.EXPIRED: "cancelled",
     **dict.fromkeys(WAITING_STATUSES, "waiting"),
 }
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from mp_mailer.db import utcnow
 from mp_mailer.errors import DomainError
 from mp_mailer.models import Letter, LetterEvent, LetterStatus
 from mp_mailer.services import outbox
@@ -66,7 +67,14 @@ def get_letter_detail(session: Session, letter_id: int) -> LetterDetail:
         letter=letter,
         sent_message=parse_sent_message(letter.sent_message),
         can_retry=letter.status in RETRYABLE_STATUSES,
-        can_cancel=letter.status in CANCELLABLE_STATUSES,
+        can_cancel=letter.status in CANCELLABLE_STATUSES or _abandoned(letter, utcnow()),
+    )
+
+
+def _abandoned(letter: Letter, now: datetime) -> bool:
+    """Sending, but its worker's lease has run out: staff may cancel it (outbox.cancel_unsent)."""
+    return letter.status == LetterStatus.SENDING and (
+        letter.lease_until is None or letter.lease_until < now
     )
 
 

@@ -1,10 +1,7 @@
 """privacy and sessions
 
-Revision ID: 0003
-Revises: 0002
-
-Numbered 0003 on this branch, which does not yet hold the delivery work's 0003; when both are
-merged this becomes 0004, after it.
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-02 01:40:00
 
 Staff sessions held on the server (revocable), notices to supporters, records of subject access
@@ -18,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
