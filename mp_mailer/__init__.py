@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from mp_mailer.db import make_engine, make_session_factory
 from mp_mailer.extensions import csrf, limiter, login_manager
 from mp_mailer.services.campaign_progress import ProgressCounter
 from mp_mailer.services.mp_lookup import LookupBudget
+from mp_mailer.services.supporter_mail import RecipientBudget
 
 PACKAGE_DIRECTORY = Path(__file__).resolve().parent
 
@@ -60,14 +62,19 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions["mp_mailer.progress_counter"] = ProgressCounter()
 
+    app.extensions["mp_mailer.recipient_budget"] = RecipientBudget(
+        config.ratelimit_storage_uri, config.emails_per_supporter
+    )
+
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
 
     from mp_mailer import cli, permissions
-    from mp_mailer.views import errors
+    from mp_mailer.views import errors, security_headers
 
     permissions.init_app(app)
+    security_headers.init_app(app, uses_https=config.uses_https)
     register_blueprints(app)
     errors.register_error_handlers(app)
     cli.register_commands(app)
@@ -77,8 +84,20 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """Every page's route; tests also build URLs from these alone (tests/pages.py)."""
-    from mp_mailer.views import auth, branding, campaigns, send_log, supporter, users
+    from mp_mailer.views import (
+        auth,
+        branding,
+        campaigns,
+        privacy,
+        privacy_requests,
+        send_log,
+        supporter,
+        users,
+    )
+    from mp_mailer.views.identifiers import DatabaseIdConverter
 
+    # Before any rule is added: every <int:...> in a route then fits an integer column.
+    app.url_map.converters["int"] = DatabaseIdConverter
     for blueprint in (
         branding.blueprint,
         supporter.blueprint,
@@ -86,6 +105,8 @@ def register_blueprints(app: Flask) -> None:
         campaigns.blueprint,
         users.blueprint,
         send_log.blueprint,
+        privacy.blueprint,
+        privacy_requests.blueprint,
     ):
         app.register_blueprint(blueprint)
 
@@ -96,6 +117,8 @@ def _configure_flask(app: Flask, config: Config) -> None:
         TESTING=bool(config.extra.get("testing", False)),
         WTF_CSRF_ENABLED=bool(config.extra.get("csrf_enabled", True)),
         WTF_CSRF_TIME_LIMIT=12 * 3600,
+        # Staff logins end after this even if a cookie is kept (also on the server: staff_sessions).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=config.staff_session_hours),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.uses_https,
@@ -108,6 +131,11 @@ def _configure_flask(app: Flask, config: Config) -> None:
         MAX_CONTENT_LENGTH=256 * 1024,
         PREFERRED_URL_SCHEME="https" if config.uses_https else "http",
     )
+    from mp_mailer.uk_time import format_uk, to_uk
+
+    # Stored times are naive UTC; every page shows UK time.
+    app.jinja_env.filters["to_uk"] = to_uk
+    app.jinja_env.filters["uk_time"] = format_uk
     if app.config["TESTING"]:
         from jinja2 import StrictUndefined
 

@@ -1,4 +1,4 @@
-"""The `mp-mailer` command: init-db, run, worker, sync-mps, create-user."""
+"""The `mp-mailer` command: init-db, run, worker, sync-mps, create-user, purge, ..."""
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ from mp_mailer.services.pacing import (
     set_pacing,
 )
 from mp_mailer.services.seed import seed_first_campaign
+from mp_mailer.services.supporter_data import purge_old_letters, purgeable_letter_ids
 from mp_mailer.services.users import UserProblem, create_user
 from mp_mailer.worker.loop import run_worker
 from mp_mailer.worker.settings import RelayUnavailable, WorkerSettings
@@ -353,6 +354,36 @@ def _every(step: int, total: int, what: str) -> Callable[[int], None]:
     return report
 
 
+@click.command("purge")
+@with_appcontext
+@click.option(
+    "--older-than",
+    "older_than_days",
+    type=click.IntRange(1, 36_500),
+    default=None,
+    help="Days a letter's supporter details are kept (default RETENTION_DAYS, 180).",
+)
+def purge_command(older_than_days: int | None) -> None:
+    """Remove supporters' names, emails, addresses and words from old letters.
+
+    The letters stay, so every count stays true; a letter not yet sent is cancelled first.
+    Run it daily (cron); each run is recorded.
+    """
+    days = older_than_days or _config().retention_days
+    now = utcnow()
+    with _session_factory()() as session:
+        total = len(purgeable_letter_ids(session, now - timedelta(days=days)))
+        with click.progressbar(
+            length=total, label=f"Letters older than {days} days", file=sys.stderr
+        ) as bar:
+            result = purge_old_letters(session, now, days, progress=bar.update)
+    click.echo(
+        f"Removed supporters' details from {result.erased:,} letters older than {days} days."
+    )
+    if result.in_flight:
+        click.echo(f"{result.in_flight} letters were being sent; the next purge takes them.")
+
+
 @click.command("run")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -411,6 +442,7 @@ def register_commands(app: Flask) -> None:
         create_user_command,
         run_command,
         seed_demo_command,
+        purge_command,
     ):
         app.cli.add_command(command)
 

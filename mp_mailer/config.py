@@ -26,6 +26,10 @@ DEFAULT_BRAND_COLOUR = "#b3122e"
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 # WCAG AA for normal text: buttons and the hero put white text on the brand colour.
 MIN_CONTRAST_WITH_WHITE = 4.5
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# Signs sessions and every link in supporters' emails: guessable, it forges them all.
+MIN_SECRET_KEY_LENGTH = 32
+MIN_LOCAL_SECRET_KEY_LENGTH = 16
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -68,6 +72,10 @@ class Config:
     organisation_logo_url: str | None = None
     favicon_url: str | None = None
     brand_colour: str = DEFAULT_BRAND_COLOUR
+    letters_per_address: str = "30 per minute; 600 per hour"
+    emails_per_supporter: str = "3 per hour; 6 per day"
+    staff_session_hours: int = 8
+    retention_days: int = 180
     sink_directory: str = ""
     trusted_proxies: int = 0
     log_level: str = "INFO"
@@ -105,6 +113,11 @@ class Config:
     def uses_https(self) -> bool:
         return urlsplit(self.public_url).scheme == "https"
 
+    @property
+    def is_local(self) -> bool:
+        """A developer's own machine: the site answers only on this computer."""
+        return urlsplit(self.public_url).hostname in LOCAL_HOSTS
+
 
 _ENV_NAMES = {
     "secret_key": "SECRET_KEY",
@@ -137,6 +150,10 @@ _ENV_NAMES = {
     "organisation_logo_url": "ORGANISATION_LOGO_URL",
     "favicon_url": "FAVICON_URL",
     "brand_colour": "BRAND_COLOUR",
+    "letters_per_address": "LETTERS_PER_ADDRESS",
+    "emails_per_supporter": "EMAILS_PER_SUPPORTER",
+    "staff_session_hours": "STAFF_SESSION_HOURS",
+    "retention_days": "RETENTION_DAYS",
     "sink_directory": "SINK_DIRECTORY",
     "trusted_proxies": "TRUSTED_PROXIES",
     "log_level": "LOG_LEVEL",
@@ -229,8 +246,10 @@ def load_config(
 
 
 def validate(config: Config) -> None:
-    if len(config.secret_key) < 16:
-        raise ConfigError("SECRET_KEY is too short: use at least 16 random characters")
+    if len(config.secret_key) < MIN_LOCAL_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            f"SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} random characters"
+        )
     if config.smtp_security not in SMTP_SECURITY_CHOICES:
         raise ConfigError(
             f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY_CHOICES)}, "
@@ -248,17 +267,28 @@ def validate(config: Config) -> None:
         parts = urlsplit(getattr(config, attribute))
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"{env_name(attribute)} must be an http(s) URL")
+    # After PUBLIC_URL is known to be a URL: how long the key must be depends on where it is.
+    if not config.is_local and len(config.secret_key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            f"SECRET_KEY is too short for a public site: use at least {MIN_SECRET_KEY_LENGTH} "
+            "random characters, e.g. from: python3 -c 'import secrets; print(secrets.token_hex())'"
+        )
     _validate_mail(config)
     _validate_branding(config)
-    try:
-        parse_many(config.mp_lookups_per_address)
-    except ValueError as e:
-        raise ConfigError(
-            "MP_LOOKUPS_PER_ADDRESS must be limits such as '30 per minute; 300 per hour', "
-            f"not {config.mp_lookups_per_address!r}"
-        ) from e
+    for attribute in ("mp_lookups_per_address", "letters_per_address", "emails_per_supporter"):
+        _check_limits(attribute, getattr(config, attribute))
     if not config.database_url.startswith(("sqlite", "postgresql")):
         raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql:// URL")
+
+
+def _check_limits(attribute: str, value: str) -> None:
+    try:
+        parse_many(value)
+    except ValueError as e:
+        raise ConfigError(
+            f"{env_name(attribute)} must be limits such as '30 per minute; 300 per hour', "
+            f"not {value!r}"
+        ) from e
 
 
 def _validate_mail(config: Config) -> None:

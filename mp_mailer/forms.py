@@ -28,6 +28,7 @@ from wtforms.fields import Field
 from wtforms.form import BaseForm
 from wtforms.validators import (
     DataRequired,
+    EqualTo,
     InputRequired,
     Length,
     NumberRange,
@@ -191,6 +192,25 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(
         "Password", validators=[DataRequired("Enter your password."), Length(max=200)]
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."), Length(max=200)],
+    )
+    new_password = PasswordField(
+        "New password",
+        description="At least 12 characters. A few unrelated words make a good one.",
+        validators=[DataRequired("Enter a new password."), Length(max=200)],
+    )
+    confirm_password = PasswordField(
+        "New password again",
+        validators=[
+            DataRequired("Enter the new password again."),
+            EqualTo("new_password", "The two new passwords are different."),
+        ],
     )
 
 
@@ -487,3 +507,32 @@ class NewUserForm(FlaskForm):
 
 class ChangeRoleForm(FlaskForm):
     role = SelectField("Role", choices=_choices(ROLE_LABELS), validators=[InputRequired()])
+
+
+# Supporters' data (staff)
+
+
+class SupporterEmailForm(FlaskForm):
+    email = StringField(
+        "Supporter's email address",
+        filters=[strip_whitespace],
+        validators=[
+            DataRequired("Enter the supporter's email address."),
+            Length(max=254),
+            NoControlCharacters(),
+            ValidEmail(),
+        ],
+    )
+
+
+class PrivacyNoticeForm(FlaskForm):
+    body = TextAreaField(
+        "Privacy notice",
+        description="Markdown: ## for headings, **bold**, [links](https://example.org).",
+        filters=[normalise_newlines],
+        validators=[
+            DataRequired("Write the privacy notice."),
+            Length(max=50_000),
+            NoControlCharacters(allow_line_breaks=True),
+        ],
+    )

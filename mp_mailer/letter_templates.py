@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, nodes
+from jinja2 import (
+    StrictUndefined,
+    Template,
+    TemplateSyntaxError,
+    Undefined,
+    UndefinedError,
+    nodes,
+)
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -19,6 +30,12 @@ MAX_LOOP_NESTING = 2
 MAX_LOOPS = 20
 MAX_RENDERED_LENGTH = 20_000
 MAX_REPEAT = 1_000
+# Each render's budget: a letter takes about a millisecond, so a template that takes longer than
+# this is refused when saved, and stops (as a TemplateProblem) if it ever gets that far later.
+MAX_RENDER_SECONDS = 0.25
+MAX_TEMPLATE_LENGTH = 50_000
+# Numbers written in a template: enough for any date or count, far too few for digit bombs.
+MAX_NUMBER_LITERAL = 10**12
 # Filters that cannot multiply text: center, indent, format, join, replace, wordwrap and batch can
 # turn a short template into gigabytes, and attr, map and select reach attributes by name.
 ALLOWED_FILTERS = frozenset(
@@ -86,20 +103,53 @@ class TemplateProblem(DomainError):
         return f"Line {self.line}: {self.message}" if self.line else self.message
 
 
+_render_deadline: ContextVar[float | None] = ContextVar("render_deadline", default=None)
+
+
+def _check_budget(result: Any = None) -> Any:
+    """Stop a render that has run out of time, or a value that has grown too long."""
+    deadline = _render_deadline.get()
+    if deadline is not None and time.monotonic() > deadline:
+        raise SecurityError(f"the template took longer than {MAX_RENDER_SECONDS} seconds")
+    if isinstance(result, str | list | tuple) and len(result) > MAX_RENDERED_LENGTH:
+        raise SecurityError("that makes the text too long")
+    return result
+
+
+@contextmanager
+def _time_budget() -> Iterator[None]:
+    token = _render_deadline.set(time.monotonic() + MAX_RENDER_SECONDS)
+    try:
+        yield
+    finally:
+        _render_deadline.reset(token)
+
+
 class _CampaignSandbox(SandboxedEnvironment):
-    intercepted_binops = frozenset(["*", "**", "%", "+"])
+    intercepted_binops = frozenset(["*", "**", "%", "+", "-", "/", "//"])
+
+    # Every attribute, item, call and operator passes here, so a render cannot outrun its budget.
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        _check_budget()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        _check_budget()
+        return super().getitem(obj, argument)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_budget()
+        return _check_budget(super().call(__context, __obj, *args, **kwargs))
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        _check_budget()
         if operator == "**":
             raise SecurityError("powers are not allowed in letter templates")
         if operator == "%" and isinstance(left, str):
             raise SecurityError("'%' formatting is not allowed: join text with ~ instead")
         if operator == "*":
             _check_repeat(left, right)
-        result = super().call_binop(context, operator, left, right)
-        if isinstance(result, str | list | tuple) and len(result) > MAX_RENDERED_LENGTH:
-            raise SecurityError("that makes the text too long")
-        return result
+        return _check_budget(super().call_binop(context, operator, left, right))
 
 
 def _check_repeat(left: Any, right: Any) -> None:
@@ -118,6 +168,27 @@ def _capped_range(*args: int) -> range:
     return numbers
 
 
+def _printable(value: Any) -> Any:
+    """What {{ ... }} may print: text and numbers, never a function's or a mapping's repr."""
+    if isinstance(value, str | int | float | Undefined) or value is None:
+        return value
+    if callable(value):
+        raise SecurityError("that prints a function: call it, as in range(3), or leave it out")
+    if isinstance(value, Mapping):
+        raise SecurityError("that prints a group of fields: print one, such as mp.name")
+    return value
+
+
+def _bounded_filter(name: str, filter_function: Callable[..., Any]) -> Callable[..., Any]:
+    # |list|string|list|string... grows about fivefold a step: stop it as soon as it is too long.
+    @functools.wraps(filter_function)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        _check_budget()
+        return _check_budget(filter_function(*args, **kwargs))
+
+    return bounded
+
+
 def _make_environment() -> SandboxedEnvironment:
     environment = _CampaignSandbox(
         undefined=StrictUndefined,
@@ -125,11 +196,13 @@ def _make_environment() -> SandboxedEnvironment:
         keep_trailing_newline=False,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_printable,
     )
     environment.globals.clear()
     environment.globals["range"] = _capped_range
     environment.filters = {
-        name: environment.filters[name] for name in ALLOWED_FILTERS & set(environment.filters)
+        name: _bounded_filter(name, environment.filters[name])
+        for name in ALLOWED_FILTERS & set(environment.filters)
     }
     return environment
 
@@ -183,10 +256,15 @@ def check_template(source: str) -> None:
 
     Raises TemplateProblem with the line where it can.
     """
+    if len(source) > MAX_TEMPLATE_LENGTH:
+        raise TemplateProblem(f"a letter template can be at most {MAX_TEMPLATE_LENGTH} characters")
     try:
         tree = _environment.parse(source)
     except TemplateSyntaxError as e:
         raise TemplateProblem(f"the template has a syntax error: {e.message}", e.lineno) from e
+    except ValueError as e:
+        # Python refuses to read a number of more than 4,300 digits.
+        raise TemplateProblem(f"the template has a number that is far too long: {e}") from e
     _check_nodes(tree)
     render_template(source, SAMPLE_CONTEXT)
 
@@ -230,6 +308,12 @@ def _node_problem(tree: nodes.Template, node: nodes.Node, loop_targets: set[str]
         return f"there is no variable called '{node.name}'"
     if isinstance(node, nodes.Getattr | nodes.Getitem):
         return _field_problem(node)
+    if (
+        isinstance(node, nodes.Const)
+        and isinstance(node.value, int | float)
+        and not abs(node.value) <= MAX_NUMBER_LITERAL
+    ):
+        return f"numbers in a letter template can be at most {MAX_NUMBER_LITERAL:,}"
     if isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS:
         return f"the filter '{node.name}' is not allowed in letter templates"
     if isinstance(node, nodes.Call) and not _is_allowed_call(node):
@@ -314,8 +398,11 @@ def render_template(source: str, context: Mapping[str, Any]) -> str:
         template = _environment.from_string(source)
     except TemplateSyntaxError as e:
         raise TemplateProblem(f"the template has a syntax error: {e.message}", e.lineno) from e
+    except ValueError as e:
+        raise TemplateProblem(f"the template has a number that is far too long: {e}") from e
     try:
-        return _render_capped(template, context)
+        with _time_budget():
+            return _render_capped(template, context)
     except UndefinedError as e:
         detail = re.sub(r"^'[^']*' has no attribute ", "there is no field ", e.message or "")
         raise TemplateProblem(
@@ -323,7 +410,16 @@ def render_template(source: str, context: Mapping[str, Any]) -> str:
         ) from e
     except SecurityError as e:
         raise TemplateProblem(f"not allowed: {e}", _template_line(e)) from e
-    except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as e:
+    except (
+        TypeError,
+        ValueError,
+        ArithmeticError,
+        LookupError,
+        RecursionError,
+        MemoryError,
+        # Jinja's truncate asserts its length is at least its end's: a computed negative length.
+        AssertionError,
+    ) as e:
         raise TemplateProblem(f"the template could not be filled in: {e}", _template_line(e)) from e
 
 
@@ -332,6 +428,7 @@ def _render_capped(template: Template, context: Mapping[str, Any]) -> str:
     parts: list[str] = []
     length = 0
     for part in template.generate(context):
+        _check_budget()
         length += len(part)
         if length > MAX_RENDERED_LENGTH:
             raise TemplateProblem(

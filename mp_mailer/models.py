@@ -36,6 +36,10 @@ def _enum(enum_class: type[StrEnum], name: str) -> Enum:
     )
 
 
+def _lowercased_supporter_email(context: Any) -> str:
+    return str(context.get_current_parameters()["supporter_email"]).lower()
+
+
 class LetterStatus(StrEnum):
     AWAITING_CONFIRMATION = "awaiting_confirmation"
     QUEUED = "queued"
@@ -230,7 +234,8 @@ class CachedPostcode(Base):
 class Letter(Base):
     __tablename__ = "letters"
     __table_args__ = (
-        UniqueConstraint("campaign_id", "supporter_email", "mp_id"),
+        # One letter per supporter, campaign and MP, whatever spelling of the address they use.
+        UniqueConstraint("campaign_id", "supporter_key", "mp_id"),
         Index("ix_letters_due", "status", "next_attempt_at"),
         Index("ix_letters_created_at_id", "created_at", "id"),
         Index("ix_letters_campaign_created", "campaign_id", "created_at", "id"),
@@ -262,6 +267,11 @@ class Letter(Base):
 
     supporter_name: Mapped[str] = mapped_column(String(200))
     supporter_email: Mapped[str] = mapped_column(String(254), index=True)
+    # The address as dedupe sees it (services/supporter_identity.py sets it: jane+mp@ is jane@);
+    # rows written without it (demo data, tests) fall back to the lowercased address.
+    supporter_key: Mapped[str] = mapped_column(
+        String(254), index=True, default=_lowercased_supporter_email
+    )
     supporter_address: Mapped[str] = mapped_column(String(500))
     supporter_postcode: Mapped[str] = mapped_column(String(10))
     send_copy: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -292,6 +302,8 @@ class Letter(Base):
     # The supporter's notice of a bounce or final failure: due, then sent (never twice).
     notice_due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     notice_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the supporter's name, email and address were removed (purge, or an erasure request).
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
 
     campaign: Mapped[Campaign] = relationship()
     template: Mapped[LetterTemplate] = relationship()
@@ -375,3 +387,62 @@ class ExportRecord(Base):
     filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     user: Mapped[User] = relationship()
+
+
+class StaffSession(Base):
+    """One staff login; the cookie names it, so logging out, a disabled account or a new
+    password ends it on the server, whoever holds a copy of the cookie."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A SHA-256 of the random token in the cookie: a database leak reveals no usable session.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class SupporterNotice(Base):
+    """An email to a letter's supporter that is not a confirmation: "you have already written"."""
+
+    __tablename__ = "supporter_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PrivacyRecord(Base):
+    """A subject access, export or erasure, and every purge: what was done, by whom, to how many
+    letters. It names no supporter, so it outlives the data it describes."""
+
+    __tablename__ = "privacy_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(32))
+    # None for the supporter's own erasure link and for the purge command.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    letter_count: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+    user: Mapped[User | None] = relationship()
+
+
+class SitePage(Base):
+    """Site-wide text staff can edit, such as the privacy notice (markdown)."""
+
+    __tablename__ = "site_pages"
+
+    slug: Mapped[str] = mapped_column(String(40), primary_key=True)
+    body_markdown: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -7,12 +7,13 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort
+from flask import Flask, abort, session
 from flask_login import current_user, login_required
 
 from mp_mailer.extensions import login_manager
 from mp_mailer.models import User, UserRole
-from mp_mailer.web_context import db_session
+from mp_mailer.services.staff_sessions import find_live_user
+from mp_mailer.web_context import db_session, now
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,12 +25,13 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
 
+STAFF_SESSION_KEY = "staff_session"
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
-        return None
-    user = db_session().get(User, int(user_id))
-    return user if user is not None and user.is_active else None
+    """The user only while the login the cookie names is live on the server."""
+    return find_live_user(db_session(), session.get(STAFF_SESSION_KEY), user_id, now())
 
 
 def role_required(*roles: UserRole) -> Callable[[F], F]:

@@ -21,6 +21,7 @@ from mp_mailer.models import Campaign
 from mp_mailer.services.campaign_progress import CampaignProgress, ProgressCounter
 from mp_mailer.services.mp_lookup import CacheLifetimes, LookupBudget
 from mp_mailer.services.sender_checks import DkimKey, SenderReport, check_sender
+from mp_mailer.services.supporter_mail import RecipientBudget
 
 
 def app_config() -> Config:
@@ -50,6 +51,12 @@ def members_api() -> MembersApiClient:
 
 def lookup_budget() -> LookupBudget:
     budget: LookupBudget = current_app.extensions["mp_mailer.lookup_budget"]
+    return budget
+
+
+def recipient_budget() -> RecipientBudget:
+    """How many more emails each supporter's address may be sent for now."""
+    budget: RecipientBudget = current_app.extensions["mp_mailer.recipient_budget"]
     return budget
 
 

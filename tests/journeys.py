@@ -32,6 +32,8 @@ def supporter_details(**overrides: str) -> dict[str, Any]:
         "email": "jane@example.org",
         "address": "1 Example Road\nLondon",
         "send_copy": "y",
+        # The "Send my letter" button: a form submitted by Enter in a text field lacks it.
+        "send": "1",
     }
     details.update(overrides)
     return details

@@ -33,6 +33,12 @@ def _routes() -> MapAdapter:
     return routing_only.url_map.bind("localhost")
 
 
+def route_arguments(endpoint: str) -> set[str]:
+    """The names of the values an endpoint's URL takes, e.g. {"campaign_id"}."""
+    rule = next(rule for rule in _routes().map.iter_rules() if rule.endpoint == endpoint)
+    return set(rule.arguments)
+
+
 def path_for(endpoint: str, **values: Any) -> str:
     """The path of a page by endpoint name, built from the app's URL map as url_for builds it,
     with no app context needed; other values become the query string, in the order given."""

@@ -17,7 +17,7 @@ from mp_mailer.config import ConfigError, load_config
 from mp_mailer.email_messages import LetterEnvelope, Supporter, build_letter_message
 from mp_mailer.startup import configure_logging
 
-SECRET_KEY = "config-test-secret-0123456789"
+SECRET_KEY = "config-test-secret-0123456789abcdef"
 MAIL_FROM = "Free Tibet <campaigns@freetibet.example>"
 
 

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
@@ -19,6 +20,15 @@ from mp_mailer.letter_templates import RecipientDetails, render_template, templa
 from mp_mailer.models import Campaign, Letter, LetterEvent, LetterStatus, LetterTemplate
 from mp_mailer.services.mp_cache import MpDetails
 from mp_mailer.services.outbox.confirmations import queue_confirmed
+from mp_mailer.services.outbox.transitions import transition
+from mp_mailer.services.supporter_identity import supporter_key
+from mp_mailer.services.supporter_mail import (
+    RecipientBudget,
+    RecipientCapReached,
+    queue_already_written_notice,
+    resend_confirmation,
+)
+from mp_mailer.uk_time import uk_date
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +51,6 @@ class CampaignClosed(LetterRefused):
     field = "body"
 
 
-class AlreadyWritten(LetterRefused):
-    field = "email"
-
-
 class MpHasNoEmail(LetterRefused):
     field = "body"
 
@@ -60,8 +66,11 @@ class LetterDraft:
 
 @dataclass(frozen=True)
 class AcceptedLetter:
+    """`status` is what the supporter is told (the same for a letter that already existed)."""
+
     letter_id: int
     status: LetterStatus
+    was_new: bool = True
 
 
 def current_template(session: Session, campaign_id: int) -> LetterTemplate:
@@ -90,7 +99,7 @@ def prefill_letter(
         ),
         campaign_title=campaign.title,
         campaign_url=campaign_url,
-        today=today.date(),
+        today=uk_date(today),
     )
     return (
         render_template(template.subject_template, context).strip(),
@@ -107,11 +116,15 @@ def accept_letter(
     require_confirmation: bool,
     message_id_domain: str,
     now: datetime,
+    recipient_budget: RecipientBudget | None = None,
 ) -> AcceptedLetter:
     """Store the letter before the supporter is answered: queued, or awaiting their confirmation.
 
-    A supporter writes once per campaign and MP. An unconfirmed earlier letter is replaced by
-    this one (and a fresh confirmation email sent); a confirmed one refuses with AlreadyWritten.
+    A supporter writes once per campaign and MP (by dedupe key, so jane+x@ is jane@). A second
+    letter never changes the first: the page answers exactly as for a new letter, so nobody
+    learns who has written to whom, and the first letter's supporter is emailed (its
+    confirmation again while unconfirmed, else a notice). Raises CampaignClosed, MpHasNoEmail,
+    or TooManyEmails when the address has had as many emails as it may for now.
     """
     if not campaign.accepts_letters:
         raise CampaignClosed(
@@ -119,67 +132,170 @@ def accept_letter(
         )
     if not mp.email:
         raise MpHasNoEmail(f"{mp.name} has no public email address, so we can't send this.")
-    email = draft.supporter.email.lower()
-    template = current_template(session, campaign.id)
+    key = supporter_key(draft.supporter.email)
     status = LetterStatus.AWAITING_CONFIRMATION if require_confirmation else LetterStatus.QUEUED
     existing = session.scalar(
         select(Letter).where(
             Letter.campaign_id == campaign.id,
-            Letter.supporter_email == email,
+            Letter.supporter_key == key,
             Letter.mp_id == mp.id,
+            Letter.erased_at.is_(None),
         )
     )
-    if existing is not None and existing.status != LetterStatus.AWAITING_CONFIRMATION:
-        raise AlreadyWritten(
-            f"You have already written to {mp.name} in this campaign with this email address: "
-            "thank you! Each supporter can send one letter to their MP."
+    if existing is not None and existing.status == LetterStatus.EXPIRED:
+        # Its link confirms nothing any more, so the supporter may write it again.
+        _spend_email(recipient_budget, key)
+        if _rewrite_expired(session, existing, campaign, mp, draft, status, now):
+            return AcceptedLetter(letter_id=existing.id, status=status)
+    if existing is not None:
+        _spend_email(recipient_budget, key)
+        _tell_existing_owner(session, existing, now)
+        return AcceptedLetter(letter_id=existing.id, status=status, was_new=False)
+    if require_confirmation:
+        _spend_email(recipient_budget, key)
+    try:
+        letter = _store_new_letter(
+            session, campaign, mp, draft, key, status, message_id_domain, now
         )
+    except IntegrityError:
+        # The same letter submitted twice at once: the other request stored it and its email
+        # is on its way, so this one is answered as that one was (nothing reveals it).
+        session.rollback()
+        other = session.scalar(
+            select(Letter.id).where(
+                Letter.campaign_id == campaign.id,
+                Letter.supporter_key == key,
+                Letter.mp_id == mp.id,
+            )
+        )
+        return AcceptedLetter(letter_id=other or 0, status=status, was_new=False)
+    logger.info("Accepted a letter", extra={"letter_id": letter.id, "status": str(status)})
+    return AcceptedLetter(letter_id=letter.id, status=status)
+
+
+class TooManyEmails(LetterRefused):
+    field = "email"
+
+
+def _spend_email(recipient_budget: RecipientBudget | None, key: str) -> None:
+    if recipient_budget is None:
+        return
+    try:
+        recipient_budget.spend(key)
+    except RecipientCapReached as e:
+        raise TooManyEmails(
+            "We have already sent several emails to this address today, so we won't send "
+            "another yet. Please look in your inbox (and spam folder) for our email, or try "
+            "again tomorrow. Your letter is still here."
+        ) from e
+
+
+def _rewrite_expired(
+    session: Session,
+    existing: Letter,
+    campaign: Campaign,
+    mp: MpDetails,
+    draft: LetterDraft,
+    status: LetterStatus,
+    now: datetime,
+) -> bool:
+    """The new letter in place of an expired one (one row per supporter, campaign and MP),
+    through the outbox's guarded transition; False if it is no longer expired."""
+    require_confirmation = status == LetterStatus.AWAITING_CONFIRMATION
     with transaction(session):
-        letter = existing or Letter(
+        return transition(
+            session,
+            existing.id,
+            [LetterStatus.EXPIRED],
+            status,
+            now,
+            note="written again after the first letter expired",
+            template_id=current_template(session, campaign.id).id,
+            supporter_email=draft.supporter.email.lower(),
+            **_letter_values(mp, draft),
+            created_at=now,
+            next_attempt_at=None if require_confirmation else now,
+            confirmation_due_at=now if require_confirmation else None,
+            confirmation_sent_at=None,
+            attempt_count=0,
+            retry_deadline=None,
+        )
+
+
+def _letter_values(mp: MpDetails, draft: LetterDraft) -> dict[str, Any]:
+    return {
+        "mp_name": mp.name,
+        "mp_email": mp.email,
+        "mp_party": mp.party,
+        "constituency_id": mp.constituency_id,
+        "constituency_name": mp.constituency_name,
+        "supporter_name": draft.supporter.name,
+        "supporter_address": draft.supporter.address,
+        "supporter_postcode": draft.supporter.postcode,
+        "send_copy": draft.send_copy,
+        "wants_updates": draft.wants_updates,
+        "subject": draft.subject,
+        "body": draft.body,
+    }
+
+
+def _tell_existing_owner(session: Session, existing: Letter, now: datetime) -> None:
+    if existing.status == LetterStatus.AWAITING_CONFIRMATION:
+        resend_confirmation(session, existing.id, now)
+        logger.info("Confirmation to be sent again", extra={"letter_id": existing.id})
+    else:
+        queue_already_written_notice(session, existing.id, now)
+
+
+def _store_new_letter(
+    session: Session,
+    campaign: Campaign,
+    mp: MpDetails,
+    draft: LetterDraft,
+    key: str,
+    status: LetterStatus,
+    message_id_domain: str,
+    now: datetime,
+) -> Letter:
+    template = current_template(session, campaign.id)
+    require_confirmation = status == LetterStatus.AWAITING_CONFIRMATION
+    with transaction(session):
+        letter = Letter(
             campaign_id=campaign.id,
-            supporter_email=email,
+            supporter_email=draft.supporter.email.lower(),
+            supporter_key=key,
             mp_id=mp.id,
             message_id=new_message_id(message_id_domain),
             created_at=now,
+            template_id=template.id,
+            status=status,
+            **_letter_values(mp, draft),
+            next_attempt_at=None if require_confirmation else now,
+            confirmation_due_at=now if require_confirmation else None,
+            lease_until=None,
         )
-        letter.template_id = template.id
-        letter.status = status
-        letter.mp_name = mp.name
-        letter.mp_email = mp.email
-        letter.mp_party = mp.party
-        letter.constituency_id = mp.constituency_id
-        letter.constituency_name = mp.constituency_name
-        letter.supporter_name = draft.supporter.name
-        letter.supporter_address = draft.supporter.address
-        letter.supporter_postcode = draft.supporter.postcode
-        letter.send_copy = draft.send_copy
-        letter.wants_updates = draft.wants_updates
-        letter.subject = draft.subject
-        letter.body = draft.body
-        letter.next_attempt_at = None if require_confirmation else now
-        letter.confirmation_due_at = now if require_confirmation else None
-        letter.lease_until = None
-        # A replaced letter's confirmation email starts afresh: new attempts, a new window.
-        letter.attempt_count = 0
-        letter.retry_deadline = None
-        try:
-            session.add(letter)
-            session.flush()
-        except IntegrityError as e:
-            raise AlreadyWritten(
-                "A letter from this email address to this MP has just been received."
-            ) from e
+        session.add(letter)
+        session.flush()
         session.add(
             LetterEvent(
                 letter_id=letter.id,
                 at=now,
                 from_status=None,
                 to_status=status,
-                note="replaced an unconfirmed letter" if existing else "written by the supporter",
+                note="written by the supporter",
             )
         )
-    logger.info("Accepted a letter", extra={"letter_id": letter.id, "status": str(status)})
-    return AcceptedLetter(letter_id=letter.id, status=status)
+    return letter
+
+
+def supporter_of(letter: Letter) -> Supporter:
+    """The supporter as the letter's sign-off shows them to the MP."""
+    return Supporter(
+        name=letter.supporter_name,
+        email=letter.supporter_email,
+        address=letter.supporter_address,
+        postcode=letter.supporter_postcode,
+    )
 
 
 def make_confirmation_token(secret_key: str, letter_id: int) -> str:

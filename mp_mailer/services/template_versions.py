@@ -15,6 +15,7 @@ from mp_mailer.errors import DomainError
 from mp_mailer.letter_templates import TemplateProblem, check_template
 from mp_mailer.models import Campaign, Letter, LetterTemplate
 from mp_mailer.services.letters import current_template
+from mp_mailer.services.template_checks import first_failure_for_any_mp
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,11 @@ def save_template(
     the text is the same as the current version's.
     """
     check_template_text(subject_template, body_template)
+    failure = first_failure_for_any_mp(
+        session, {"subject_template": subject_template, "body_template": body_template}
+    )
+    if failure is not None:
+        raise TemplateRefused(*failure)
     current = current_template(session, campaign.id)
     if (current.subject_template, current.body_template) == (subject_template, body_template):
         return None

@@ -6,9 +6,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from mp_mailer.db import transaction
+from mp_mailer.db import transaction, utcnow
 from mp_mailer.errors import DomainError
 from mp_mailer.models import User, UserRole
+from mp_mailer.services.staff_sessions import end_all_sessions
 
 MIN_PASSWORD_LENGTH = 12
 # Compared against when the email is unknown, so a wrong email costs as long as a wrong password.
@@ -83,3 +84,22 @@ def set_active(session: Session, user: User, active: bool, acting_user_id: int) 
         raise UserProblem("You can't disable your own account: ask another admin to do it.")
     with transaction(session):
         user.is_active = active
+        if not active:
+            # Re-enabling must not revive a cookie copied before the account was disabled.
+            end_all_sessions(session, user.id, utcnow())
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Set a new password and end every login of the account (the caller starts a new one).
+
+    Raises UserProblem for a wrong current password or a short new one.
+    """
+    if not check_password_hash(user.password_hash, current):
+        raise UserProblem("Your current password is wrong.")
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise UserProblem(f"The new password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    if new == current:
+        raise UserProblem("The new password must be different from the current one.")
+    with transaction(session):
+        user.password_hash = hash_password(new)
+        end_all_sessions(session, user.id, utcnow())

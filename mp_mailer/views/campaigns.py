@@ -38,6 +38,7 @@ from mp_mailer.services.lookup_problems import LookupProblem
 from mp_mailer.services.mp_cache import MpDetails, find_cached_mp, search_cached_mps
 from mp_mailer.services.mp_lookup import find_mp_for_postcode
 from mp_mailer.services.public_campaigns import CampaignNotFound, render_intro
+from mp_mailer.views.identifiers import database_id
 from mp_mailer.web_context import (
     app_config,
     db_session,
@@ -154,7 +155,7 @@ def edit_template(campaign_id: int) -> ResponseReturnValue:
 @campaigner_only
 def preview(campaign_id: int) -> ResponseReturnValue:
     campaign = _campaign(campaign_id)
-    template = _template(campaign, request.args.get("version", type=int))
+    template = _template(campaign, request.args.get("version", type=database_id))
     search = MpSearchForm(formdata=request.args if "q" in request.args else None)
     lookup = PreviewPostcodeForm(formdata=request.args if "lookup" in request.args else None)
     if "lookup" in request.args and lookup.validate():
@@ -237,8 +238,9 @@ def show_version(campaign_id: int, version: int) -> ResponseReturnValue:
 def compare_versions(campaign_id: int) -> ResponseReturnValue:
     campaign = _campaign(campaign_id)
     current = current_template(db_session(), campaign.id)
-    old = _template(campaign, request.args.get("old", type=int) or max(current.version - 1, 1))
-    new = _template(campaign, request.args.get("new", type=int) or current.version)
+    old_version = request.args.get("old", type=database_id)
+    old = _template(campaign, old_version or max(current.version - 1, 1))
+    new = _template(campaign, request.args.get("new", type=database_id) or current.version)
     return render_template(
         "campaigns/compare.html",
         campaign=campaign,
@@ -378,7 +380,7 @@ def _lookup_postcode(form: PreviewPostcodeForm) -> MpDetails | None:
 
 
 def _chosen_mp() -> MpDetails | None:
-    mp_id = request.args.get("mp", type=int)
+    mp_id = request.args.get("mp", type=database_id)
     return find_cached_mp(db_session(), mp_id) if mp_id is not None else None
 
 

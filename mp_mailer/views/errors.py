@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
 
 PAGES = {
     400: ("Something was wrong with that request", "Please go back and try again."),
@@ -33,6 +34,7 @@ PAGES = {
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(CSRFError, _expired_form)
+    app.register_error_handler(RateLimitExceeded, _too_many)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _server_error)
 
@@ -46,10 +48,37 @@ def _expired_form(error: CSRFError) -> ResponseReturnValue:
     if request.endpoint == "supporter.submit_letter":
         from mp_mailer.views.supporter import render_expired_letter_form
 
-        return render_expired_letter_form(request.view_args or {})
+        try:
+            return render_expired_letter_form(request.view_args or {})
+        except NotFound:
+            # An error inside an error handler would be a 500: no such campaign is a 404.
+            return render_error(404)
     heading = "This form has expired"
     explanation = "For your security, forms expire. Please go back, reload the page and try again."
     return render_template("errors/error.html", heading=heading, explanation=explanation), 400
+
+
+REFUSED_FORMS = frozenset({"supporter.submit_letter", "supporter.campaign_page"})
+
+
+def _too_many(error: RateLimitExceeded) -> ResponseReturnValue:
+    if request.endpoint in REFUSED_FORMS:
+        from mp_mailer.views.supporter import render_refused_form
+
+        try:
+            return render_refused_form(request.view_args or {}, _retry_after(error))
+        except NotFound:
+            return render_error(404)
+    return render_error(429)
+
+
+def _retry_after(error: RateLimitExceeded) -> str:
+    """ "a minute", "20 minutes": how long the broken limit's window is."""
+    seconds = error.limit.limit.get_expiry()
+    minutes = max(1, round(seconds / 60))
+    if minutes >= 120:
+        return f"{round(minutes / 60)} hours"
+    return "a minute" if minutes == 1 else f"{minutes} minutes"
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:

@@ -30,6 +30,7 @@ from mp_mailer.services.send_log.filters import LetterFilter
 from mp_mailer.services.send_log.letter_detail import ActionRefused, LetterNotFound
 from mp_mailer.services.send_log.returned_mail_figures import returned_mail_figures
 from mp_mailer.views.charts import letters_per_day_chart
+from mp_mailer.views.identifiers import database_id
 from mp_mailer.views.send_log_query import filter_query, log_query, parse_filter
 from mp_mailer.web_context import db_session, new_db_session, now, sender_report
 
@@ -52,8 +53,8 @@ def list_letters() -> ResponseReturnValue:
     page = listing.list_letters(
         db_session(),
         letter_filter,
-        before=request.args.get("before", type=int),
-        after=request.args.get("after", type=int),
+        before=request.args.get("before", type=database_id),
+        after=request.args.get("after", type=database_id),
     )
     return render_template(
         "send_log/list.html",
@@ -153,7 +154,7 @@ def sender_checks() -> ResponseReturnValue:
 @blueprint.route("/figures")
 @role_required(UserRole.STAFF)
 def figures() -> ResponseReturnValue:
-    campaign_id = request.args.get("campaign", type=int)
+    campaign_id = request.args.get("campaign", type=database_id)
     period = request.args.get("period", letter_figures.DEFAULT_PERIOD)
     if period not in letter_figures.PERIODS:
         period = letter_figures.DEFAULT_PERIOD
@@ -175,7 +176,7 @@ def figures() -> ResponseReturnValue:
 @blueprint.route("/mps")
 @role_required(UserRole.STAFF)
 def list_mps() -> ResponseReturnValue:
-    campaign_id = request.args.get("campaign", type=int)
+    campaign_id = request.args.get("campaign", type=database_id)
     sort = request.args.get("sort", "constituency")
     not_written = request.args.get("not_written") == "1"
     mps = mp_reach.list_mps(db_session(), campaign_id, sort=sort, only_not_written=not_written)

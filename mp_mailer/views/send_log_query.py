@@ -9,6 +9,11 @@ from datetime import date, datetime
 
 from mp_mailer.models import LetterStatus
 from mp_mailer.services.send_log.filters import LetterFilter
+from mp_mailer.views.identifiers import database_id
+
+# A day after the last date a filter can name, and before it, must still be a date.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(9998, 12, 31)
 
 FILTER_PARAMETERS = ("campaign", "status", "from", "to", "place", "q")
 CURSOR_PARAMETERS = ("before", "after")
@@ -23,9 +28,9 @@ def parse_filter(arguments: Mapping[str, str]) -> tuple[LetterFilter, dict[str, 
     campaign_id = None
     raw_campaign = arguments.get("campaign", "").strip()
     if raw_campaign:
-        if raw_campaign.isdigit():
-            campaign_id = int(raw_campaign)
-        else:
+        try:
+            campaign_id = database_id(raw_campaign)
+        except ValueError:
             problems["campaign"] = "Choose a campaign from the list."
     status = None
     raw_status = arguments.get("status", "").strip()
@@ -60,9 +65,12 @@ def _parse_date(
         return None
     for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
-            return datetime.strptime(raw, pattern).date()
+            parsed = datetime.strptime(raw, pattern).date()
         except ValueError:
             continue
+        if EARLIEST_DATE <= parsed <= LATEST_DATE:
+            return parsed
+        break
     problems[name] = f"Enter the {which} date as a real date, like 2026-11-25."
     return None
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from markupsafe import Markup
 
-from mp_mailer.email_messages import Supporter
+from mp_mailer.email_messages import Supporter, sign_off
 from mp_mailer.extensions import limiter
 from mp_mailer.forms import ConfirmForm, LetterForm, PostcodeForm
 from mp_mailer.letter_templates import TemplateProblem
@@ -26,6 +27,7 @@ from mp_mailer.services.letters import (
     current_template,
     letter_for_token,
     prefill_letter,
+    supporter_of,
 )
 from mp_mailer.services.lookup_problems import LookupProblem, NoWestminsterMp
 from mp_mailer.services.mp_cache import MpDetails
@@ -42,9 +44,18 @@ from mp_mailer.web_context import (
     members_api,
     now,
     public_campaign_url,
+    recipient_budget,
 )
 
+logger = logging.getLogger(__name__)
 blueprint = Blueprint("supporter", __name__)
+# The name of the "Send my letter" button: only a press of it sends a letter.
+SEND_BUTTON = "send"
+UNSENT_NOTICE = "Your letter has not been sent. When it is ready, press “Send my letter”."
+UNFILLED_LETTER_NOTICE = (
+    "We couldn't start this letter for you. Please write it in your own words: "
+    "a few sentences about why this matters to you is enough."
+)
 CLOSED_MESSAGE = (
     "This campaign has closed and is no longer sending letters. Thank you for your support."
 )
@@ -144,18 +155,36 @@ def write_letter(slug: str) -> ResponseReturnValue:
             now(),
         )
     except (LetterRefused, TemplateProblem):
-        abort(503)
+        # Checked for every cached MP when saved; an MP elected since may still trip it. The
+        # supporter can still write, in their own words.
+        logger.warning(
+            "The campaign's letter could not be filled in for an MP",
+            extra={"campaign_id": campaign.id, "mp_id": mp_or_page.id},
+        )
+        return render_letter_page(campaign, form, mp_or_page, notice=UNFILLED_LETTER_NOTICE)
     return render_letter_page(campaign, form, mp_or_page)
 
 
+def _letters_per_address() -> str:
+    return app_config().letters_per_address
+
+
+def _letter_was_accepted(response: Response) -> bool:
+    # Only accepted letters count: a form with a typo, or sent back, costs the supporter nothing.
+    return response.status_code == 302
+
+
 @blueprint.post("/c/<slug>/letter")
-@limiter.limit("10 per hour; 3 per minute")
+@limiter.limit(_letters_per_address, deduct_when=_letter_was_accepted)
 def submit_letter(slug: str) -> ResponseReturnValue:
     campaign = _campaign(slug)
     form = LetterForm()
     mp_or_page = _mp_or_postcode_page(campaign, form.postcode.data or "")
     if not isinstance(mp_or_page, MpDetails):
         return mp_or_page
+    if SEND_BUTTON not in request.form:
+        # Enter pressed in a text field of a browser that submits anyway: not sent, not checked.
+        return render_letter_page(campaign, form, mp_or_page, notice=UNSENT_NOTICE)
     if form.validate_on_submit():
         try:
             accepted = accept_letter(
@@ -166,6 +195,7 @@ def submit_letter(slug: str) -> ResponseReturnValue:
                 require_confirmation=app_config().require_confirmation,
                 message_id_domain=app_config().mail_from_address.domain,
                 now=now(),
+                recipient_budget=recipient_budget(),
             )
         except LetterRefused as e:
             form[e.field].errors.append(e.message)
@@ -243,7 +273,13 @@ def confirm(token: str) -> ResponseReturnValue:
         )
     if letter.confirmed_at is not None:
         return redirect(url_for("supporter.thank_you", slug=letter.campaign.slug, again=1))
-    return render_template("supporter/confirm.html", form=form, letter=letter)
+    return render_template(
+        "supporter/confirm.html",
+        form=form,
+        letter=letter,
+        sign_off=sign_off(supporter_of(letter)),
+        sender=f"{letter.supporter_name} via {config.mail_from_address.display_name}",
+    )
 
 
 @blueprint.route("/c/<slug>/thanks")
@@ -268,6 +304,29 @@ def thank_you(slug: str) -> ResponseReturnValue:
         already=request.args.get("again") == "1",
         share=_share_preview(campaign),
     )
+
+
+def render_refused_form(view_args: dict[str, str], retry_after: str) -> ResponseReturnValue:
+    """Too many letters or lookups from one address: the form again, with all that was typed."""
+    campaign = _campaign(view_args.get("slug"))
+    notice = (
+        "Too many letters have been sent from your internet connection in a short time, so "
+        f"this one has not been sent. Please try again in {retry_after}: everything you typed "
+        "is still here."
+    )
+    if request.endpoint == "supporter.submit_letter":
+        form = LetterForm()
+        try:
+            mp = _find_mp(form.postcode.data or "")
+        except LookupProblem:
+            return redirect(url_for("supporter.campaign_page", slug=campaign.slug))
+        return render_letter_page(campaign, form, mp, notice=notice), 429
+    postcode_form = PostcodeForm()
+    postcode_form.postcode.errors = [
+        f"Too many postcodes have been looked up from your internet connection. "
+        f"Please try again in {retry_after}."
+    ]
+    return render_campaign_page(campaign, postcode_form), 429
 
 
 def render_expired_letter_form(view_args: dict[str, str]) -> ResponseReturnValue:

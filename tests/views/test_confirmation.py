@@ -13,7 +13,7 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mp_mailer.models import Letter, LetterStatus
+from mp_mailer.models import Letter, LetterStatus, SupporterNotice
 from mp_mailer.services.letters import make_confirmation_token
 from tests.conftest import TEST_SECRET_KEY
 from tests.journeys import (
@@ -131,7 +131,7 @@ def test_confirmation_page_does_not_send_until_the_button_is_pressed(
     assert the_letter(db_session).status == LetterStatus.AWAITING_CONFIRMATION
 
 
-def test_second_letter_to_the_same_mp_is_refused_once_the_first_is_confirmed(
+def test_second_letter_after_the_first_was_confirmed_is_answered_as_a_new_letter_is(
     seeded_client: FlaskClient,
     post_form: Any,
     smtp_server: SmtpTestServer,
@@ -142,22 +142,51 @@ def test_second_letter_to_the_same_mp_is_refused_once_the_first_is_confirmed(
 
     again = write_letter(post_form, email="JANE@example.org")
 
-    summary = BeautifulSoup(again.data, "html.parser").select_one(".error-summary")
-    assert summary is not None
-    assert "You have already written to Ms Diane Abbott" in summary.get_text()
+    # Exactly what an unknown address gets: nobody learns who has written to whom.
+    assert again.status_code == 302
+    assert again.headers["Location"] == "/c/ban-chen-quanguo/check-inbox"
     assert len(db_session.scalars(select(Letter)).all()) == 1
+    notices = db_session.scalars(select(SupporterNotice)).all()
+    assert [(notice.letter_id, notice.kind) for notice in notices] == [
+        (the_letter(db_session).id, "already_written")
+    ]
 
 
-def test_second_unconfirmed_letter_replaces_the_first(
+def test_second_unconfirmed_letter_leaves_the_first_unchanged(
     seeded_client: FlaskClient, post_form: Any, db_session: Session
 ) -> None:
-    write_letter(post_form, subject="First try")
+    write_letter(post_form, subject="First try", name="Jane Doe")
 
-    write_letter(post_form, subject="Second try")
+    write_letter(post_form, subject="Second try", name="Someone Else", address="9 Other St\nLeeds")
 
     letter = the_letter(db_session)
-    assert letter.subject == "Second try"
+    assert (letter.subject, letter.supporter_name, letter.supporter_address) == (
+        "First try",
+        "Jane Doe",
+        "1 Example Road\nLondon",
+    )
     assert letter.status == LetterStatus.AWAITING_CONFIRMATION
+
+
+def test_second_unconfirmed_letter_sends_the_first_letters_confirmation_again(
+    seeded_client: FlaskClient,
+    post_form: Any,
+    smtp_server: SmtpTestServer,
+    deliver: Any,
+    db_session: Session,
+) -> None:
+    write_letter(post_form, subject="First try")
+    deliver()
+    first_link = confirmation_link(smtp_server)
+
+    write_letter(post_form, subject="Second try", name="Someone Else")
+    deliver()
+
+    assert len(smtp_server.messages) == 2
+    page = seeded_client.get(confirmation_link(smtp_server))
+    assert "First try" in page.get_data(as_text=True)
+    assert "Someone Else" not in page.get_data(as_text=True)
+    assert seeded_client.get(first_link).status_code == 200
 
 
 @pytest.mark.parametrize("salt", [b"itsdangerous", b"password-reset"], ids=["default", "other"])

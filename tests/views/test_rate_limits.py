@@ -10,7 +10,7 @@ import redis
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.pages import csrf_token_from, path_for
+from tests.pages import csrf_token_from, page_errors, path_for
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 POSTCODE_LIMIT_PER_MINUTE = 30
@@ -73,9 +73,14 @@ def test_postcode_step_explains_the_refusal_when_rate_limited(
 ) -> None:
     *_, refused = post_postcodes(limited_client, POSTCODE_LIMIT_PER_MINUTE + 1)
 
+    # The campaign page again, with the postcode typed and when to try again.
     page = refused.get_data(as_text=True)
-    assert '<h1 class="page-title">Too many attempts</h1>' in page
-    assert "You have tried this too many times in a short time." in page
+    assert refused.status_code == 429
+    assert page_errors(refused) == (
+        "There is a problem Too many postcodes have been looked up from your internet "
+        "connection. Please try again in a minute."
+    )
+    assert 'value="SW1A 1AA"' in page
     assert "Traceback" not in page
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from mp_mailer.models import CachedConstituency, CachedMember, Campaign, Letter, LetterStatus
+from mp_mailer.uk_time import uk_midnight_as_utc
 
 _FULL_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LIKE_ESCAPE = "/"
@@ -50,10 +51,10 @@ def letter_conditions(session: Session, letter_filter: LetterFilter) -> list[Col
     if letter_filter.status is not None:
         conditions.append(Letter.status == letter_filter.status)
     if letter_filter.created_from is not None:
-        conditions.append(Letter.created_at >= datetime.combine(letter_filter.created_from, time()))
+        conditions.append(Letter.created_at >= uk_midnight_as_utc(letter_filter.created_from))
     if letter_filter.created_to is not None:
         day_after = letter_filter.created_to + timedelta(days=1)
-        conditions.append(Letter.created_at < datetime.combine(day_after, time()))
+        conditions.append(Letter.created_at < uk_midnight_as_utc(day_after))
     if letter_filter.place:
         conditions.append(_place_condition(session, letter_filter.place))
     if letter_filter.search:
