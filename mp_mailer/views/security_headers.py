@@ -1,17 +1,15 @@
 """Security headers on every response: what a browser may load, frame, send on and keep.
 
-A page opts in to being framed by other sites only through the `frameable` decorator (an embed
-route, say); every other page refuses all framing, so no form can be clicked through a frame."""
+A page opts in to being framed by other sites only through the `frameable` decorator
+(views/framing.py: the campaign's embed); every other page refuses all framing, so no form can
+be clicked through a frame."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, request
 from flask_login import current_user
 
-F = TypeVar("F", bound=Callable[..., Any])
+from mp_mailer.views import framing
 
 # No inline script anywhere; style attributes carry party colours, so only they are allowed.
 # MP photographs come from Parliament's servers (https).
@@ -26,18 +24,10 @@ HSTS = "max-age=31536000; includeSubDomains"
 # Pages showing supporters' details, which no browser or proxy cache should keep.
 PRIVATE_BLUEPRINTS = frozenset({"auth", "campaigns", "users", "send_log", "privacy_requests"})
 PRIVATE_ENDPOINTS = frozenset({"supporter.confirm", "privacy.erase_my_details"})
-FRAMEABLE_ATTRIBUTE = "mp_mailer_frameable"
-
-
-def frameable(view: F) -> F:
-    """Let other sites show this page in a frame (an embeddable form); all others refuse."""
-    setattr(view, FRAMEABLE_ATTRIBUTE, True)
-    return view
 
 
 def is_frameable(endpoint: str | None) -> bool:
-    view = current_app.view_functions.get(endpoint or "")
-    return bool(getattr(view, FRAMEABLE_ATTRIBUTE, False))
+    return framing.is_frameable(current_app.view_functions.get(endpoint or ""))
 
 
 def init_app(app: Flask, *, uses_https: bool) -> None:

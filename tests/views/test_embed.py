@@ -84,3 +84,19 @@ def test_campaign_admin_page_offers_the_embed_snippet_with_a_fallback_link(
     assert 'title="Write to your MP: Ban Chen Quanguo"' in snippet
     assert '<a href="http://localhost/c/ban-chen-quanguo">' in snippet
     assert "<script" not in snippet
+
+
+def test_embed_response_lets_other_sites_frame_it_when_served(
+    seeded_client: FlaskClient,
+) -> None:
+    response = seeded_client.get(path_for("supporter.embed", slug=BAN_CHEN_SLUG))
+
+    assert "frame-ancestors *" in response.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in response.headers
+
+
+def test_campaign_page_refuses_framing_when_served(seeded_client: FlaskClient) -> None:
+    response = seeded_client.get(path_for("supporter.campaign_page", slug=BAN_CHEN_SLUG))
+
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mp_mailer.models import UserRole
-from mp_mailer.views.security_headers import frameable
+from mp_mailer.views.framing import frameable
 from tests.conftest import app_overrides
 from tests.pages import path_for
 
