@@ -1,6 +1,6 @@
-"""The reference for the web figures: a bare Flask app, a hello page and a form POST inserting one row.
+"""The web figures' reference: a bare Flask app, a hello page and a form POST inserting one row.
 
-    DATABASE_URL=... gunicorn --chdir bench bare_app:app
+DATABASE_URL=... gunicorn --chdir bench bare_app:app
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ def hello() -> str:
 def form_post() -> object:
     with engine.begin() as connection:
         connection.execute(
-            insert(rows).values(name=request.form.get("name", ""), body=request.form.get("body", ""))
+            insert(rows).values(
+                name=request.form.get("name", ""), body=request.form.get("body", "")
+            )
         )
     return redirect("/thanks")
 

@@ -43,7 +43,8 @@ class Figure:
 
 
 TABLE_HEADER = (
-    "| figure | project | reference | ratio | target | result |\n| --- | --- | --- | ---: | --- | --- |"
+    "| figure | project | reference | ratio | target | result |\n"
+    "| --- | --- | --- | ---: | --- | --- |"
 )
 
 
@@ -86,7 +87,7 @@ def process(
     command: list[str], environment: Mapping[str, str] | None = None, port: int | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A background process (its own process group), stopped with SIGTERM when the block ends."""
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     started = subprocess.Popen(
         command,
         env=dict(environment) if environment is not None else None,
@@ -244,7 +245,7 @@ end
 
 
 def limited_post_script(path: str, body: str, cookie: str, per_thread: int) -> str:
-    """post_script, each thread stopping after `per_thread` responses (a fixed number of letters)."""
+    """post_script, each thread stopping after `per_thread` responses (a fixed count of letters)."""
     return (
         post_script(path, body, cookie, unique_fields=True)
         + f"""

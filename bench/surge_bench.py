@@ -158,9 +158,13 @@ class Bench:
         )
         with (
             process(gunicorn("mp_mailer.wsgi:app", port, CORES, environment), environment, port),
-            process(gunicorn("bare_app:app", bare_port, CORES, bare_environment), None, bare_port),
+            process(
+                gunicorn("bare_app:app", bare_port, CORES, bare_environment),
+                bare_environment,
+                bare_port,
+            ),
         ):
-            site, bare = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
+            site, bare = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}/"
             cookie, csrf = supporter_session(f"{site}/c/{slug}")
             postcode_body = f"csrf_token={csrf}&postcode=SW1A+1AA"
             # Warm the postcode cache and every worker's templates before timing.
@@ -179,7 +183,9 @@ class Bench:
             )
             hello = run_wrk(bare, self.seconds, connections)
             self.add(
-                ratio_target("postcode step POST, cached (vs bare hello)", postcode, hello, 0.5, 250)
+                ratio_target(
+                    "postcode step POST, cached (vs bare hello)", postcode, hello, 0.5, 250
+                )
             )
             letter_body = letter_form(csrf)
             letters = run_wrk(
@@ -361,7 +367,7 @@ def letter_form(csrf: str) -> str:
     )
 
 
-class sink:  # noqa: N801 - used as a context manager, like a function
+class sink:
     """The counting sink in its own process; yields its port and the file of Message-IDs."""
 
     def __init__(self, delay_ms: float = 0) -> None:

@@ -13,7 +13,9 @@ from mp_mailer.clients.parliament import MembersApiClient
 from mp_mailer.config import Config, load_config
 from mp_mailer.db import make_engine, make_session_factory
 from mp_mailer.extensions import csrf, limiter, login_manager
-from mp_mailer.services.mp_lookup import LookupBudget
+from mp_mailer.services.letter_counts import CachedLetterCounts
+from mp_mailer.services.mp_lookup import LookupBudget, MpDetails
+from mp_mailer.services.warm_lookups import WarmLookups
 
 PACKAGE_DIRECTORY = Path(__file__).resolve().parent
 
@@ -52,6 +54,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         retries=1,
         backoff_factor=float(config.extra.get("members_api_backoff", 0.5)),
     )
+    app.extensions["mp_mailer.warm_lookups"] = WarmLookups[MpDetails]()
+    app.extensions["mp_mailer.letter_counts"] = CachedLetterCounts()
     app.extensions["mp_mailer.lookup_budget"] = LookupBudget(
         config.ratelimit_storage_uri,
         per_address=config.mp_lookups_per_address,

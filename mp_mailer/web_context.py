@@ -15,7 +15,9 @@ from mp_mailer.clients.smtp_relay import SmtpRelay
 from mp_mailer.config import Config, smtp_settings
 from mp_mailer.db import utcnow
 from mp_mailer.models import Campaign
-from mp_mailer.services.mp_lookup import CacheLifetimes, LookupBudget
+from mp_mailer.services.letter_counts import CachedLetterCounts
+from mp_mailer.services.mp_lookup import CacheLifetimes, LookupBudget, MpDetails
+from mp_mailer.services.warm_lookups import WarmLookups
 
 
 def app_config() -> Config:
@@ -46,6 +48,16 @@ def members_api() -> MembersApiClient:
 def lookup_budget() -> LookupBudget:
     budget: LookupBudget = current_app.extensions["mp_mailer.lookup_budget"]
     return budget
+
+
+def warm_lookups() -> WarmLookups[MpDetails]:
+    lookups: WarmLookups[MpDetails] = current_app.extensions["mp_mailer.warm_lookups"]
+    return lookups
+
+
+def letter_counts() -> CachedLetterCounts:
+    counts: CachedLetterCounts = current_app.extensions["mp_mailer.letter_counts"]
+    return counts
 
 
 def now() -> datetime:

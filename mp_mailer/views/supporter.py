@@ -37,11 +37,13 @@ from mp_mailer.services.public_campaigns import CampaignNotFound, get_public_cam
 from mp_mailer.web_context import (
     app_config,
     db_session,
+    letter_counts,
     lookup_budget,
     lookup_lifetimes,
     members_api,
     now,
     public_campaign_url,
+    warm_lookups,
 )
 
 blueprint = Blueprint("supporter", __name__)
@@ -66,6 +68,7 @@ def _find_mp(postcode: str) -> MpDetails:
         lookup_lifetimes(),
         budget=lookup_budget(),
         client_address=get_remote_address(),
+        warm=warm_lookups(),
     )
 
 
@@ -99,7 +102,7 @@ def render_campaign_page(campaign: Campaign, form: PostcodeForm, outside_uk: boo
         intro=Markup(render_intro(campaign.intro_markdown)),
         form=form,
         outside_uk=outside_uk,
-        letters_sent=count_letters_sent(db_session(), campaign.id),
+        letters_sent=letter_counts().letters_sent(db_session(), campaign.id, now()),
     )
 
 
