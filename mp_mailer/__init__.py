@@ -79,9 +79,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """Every page's route; tests also build URLs from these alone (tests/pages.py)."""
-    from mp_mailer.views import auth, campaigns, send_log, supporter, users
+    from mp_mailer.views import auth, campaigns, health, send_log, supporter, users
 
     for blueprint in (
+        health.blueprint,
         supporter.blueprint,
         auth.blueprint,
         campaigns.blueprint,

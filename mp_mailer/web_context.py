@@ -34,6 +34,11 @@ def db_session() -> Session:
     return session
 
 
+def session_factory() -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = current_app.extensions["mp_mailer.session_factory"]
+    return factory
+
+
 def new_db_session() -> Session:
     """A session the caller closes itself, for work that outlives the request (a streamed body)."""
     factory: sessionmaker[Session] = current_app.extensions["mp_mailer.session_factory"]
