@@ -37,6 +37,7 @@ from mp_mailer.email_messages import (
 from mp_mailer.models import AttemptOutcome, EmailKind, Letter, LetterStatus
 from mp_mailer.services import outbox
 from mp_mailer.services.letters import confirmation_url, make_confirmation_token
+from mp_mailer.services.worker_heartbeat import HeartbeatRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -108,16 +109,20 @@ def run_worker(
     stop = stop or threading.Event()
     pause = wait or stop.wait
     outage = _RelayOutage(settings.retry_policy.base_delay, settings.relay_outage_max_wait)
+    heartbeat = HeartbeatRecorder(session_factory)
     delivered = 0
     with make_relay() as relay:
         while not stop.is_set():
             try:
-                sent_now, did_work = _deliver_due(session_factory, relay, settings, stop, clock)
+                sent_now, did_work = _deliver_due(
+                    session_factory, relay, settings, stop, clock, heartbeat
+                )
                 delivered += sent_now
                 if did_work:
                     outage.ended()
             except RelayUnavailable as e:
                 relay.close()
+                heartbeat.beat(clock(), relay_reachable=False)
                 next_wait = outage.next_wait(str(e), clock())
                 if once:
                     raise
@@ -129,9 +134,10 @@ def run_worker(
                     raise
                 pause(settings.poll_seconds)
                 continue
-            if once and not did_work:
-                break
             if not did_work:
+                heartbeat.beat(clock())
+                if once:
+                    break
                 relay.close()
                 pause(settings.poll_seconds)
     return delivered
@@ -143,6 +149,7 @@ def _deliver_due(
     settings: WorkerSettings,
     stop: threading.Event,
     clock: Clock,
+    heartbeat: HeartbeatRecorder,
 ) -> tuple[int, bool]:
     """Send due emails one claim at a time until none is due; (accepted, whether any was due)."""
     delivered = 0
@@ -153,6 +160,7 @@ def _deliver_due(
         outbox.expire_unconfirmed(session, clock(), link_lifetime)
         while not stop.is_set() and outbox.has_due_email(session, clock()):
             _open_relay(relay)
+            heartbeat.beat(clock(), relay_reachable=True)
             claim = _claim_next(session, settings, clock)
             if claim is None:
                 break
