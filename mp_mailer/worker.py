@@ -158,7 +158,11 @@ def _deliver_due(
     with session_factory() as session:
         outbox.reclaim_expired_leases(session, clock())
         outbox.expire_unconfirmed(session, clock(), link_lifetime)
-        while not stop.is_set() and outbox.has_due_email(session, clock()):
+        if not outbox.has_due_email(session, clock()):
+            return 0, False
+        # Asked once per pass, not per email: each claim below is itself the check that an
+        # email is due, and says None when none is.
+        while not stop.is_set():
             _open_relay(relay)
             heartbeat.beat(clock(), relay_reachable=True)
             claim = _claim_next(session, settings, clock)
