@@ -106,7 +106,9 @@ def _configure_flask(app: Flask, config: Config) -> None:
         REMEMBER_COOKIE_SECURE=config.uses_https,
         RATELIMIT_STORAGE_URI=config.ratelimit_storage_uri,
         RATELIMIT_ENABLED=bool(config.extra.get("ratelimit_enabled", True)),
-        RATELIMIT_HEADERS_ENABLED=True,
+        # The X-RateLimit headers cost one more Redis round trip on every limited request, and
+        # a browser posting a form never reads them: a refusal is the 429 page.
+        RATELIMIT_HEADERS_ENABLED=False,
         MAX_CONTENT_LENGTH=256 * 1024,
         PREFERRED_URL_SCHEME="https" if config.uses_https else "http",
     )
