@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,9 +167,17 @@ def wrk_path() -> str:
 
 
 def run_wrk(
-    url: str, seconds: float, connections: int, script: str | None = None, threads: int = 2
+    url: str,
+    seconds: float,
+    connections: int,
+    script: str | None = None,
+    threads: int = 2,
+    done: Callable[[], bool] | None = None,
 ) -> WrkResult:
-    """wrk against url for `seconds`; a Lua script (text) sets the method, body and headers."""
+    """wrk against url for `seconds`; a Lua script (text) sets the method, body and headers.
+
+    With `done`, wrk is interrupted (and prints its figures) as soon as done() is true: a script's
+    wrk.thread:stop() ends its thread, but wrk itself still waits out the whole duration."""
     command = [
         wrk_path(),
         f"-t{threads}",
@@ -184,12 +192,26 @@ def run_wrk(
     try:
         if script:
             command += ["-s", lua.name]
-        output = subprocess.run(
-            [*command, url], check=True, capture_output=True, text=True, timeout=seconds + 120
-        ).stdout
+        if done is None:
+            output = subprocess.run(
+                [*command, url], check=True, capture_output=True, text=True, timeout=seconds + 120
+            ).stdout
+        else:
+            output = _run_until(done, [*command, url], seconds + 120)
     finally:
         os.unlink(lua.name)
     return parse_wrk(output)
+
+
+def _run_until(done: Callable[[], bool], command: list[str], timeout: float) -> str:
+    wrk = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + timeout
+    while wrk.poll() is None and not done() and time.monotonic() < deadline:
+        time.sleep(0.25)
+    if wrk.poll() is None:
+        wrk.send_signal(signal.SIGINT)
+    output, _errors = wrk.communicate(timeout=30)
+    return output
 
 
 def _milliseconds(value: str) -> float:

@@ -290,11 +290,17 @@ class Bench:
                 f"/c/{slug}/letter", letter_form(csrf), cookie, letters // threads
             )
             started = time.perf_counter()
-            submitted = run_wrk(f"{site}/c/{slug}/letter", 900, 4 * CORES, script, threads)
+            submitted = run_wrk(
+                f"{site}/c/{slug}/letter",
+                900,
+                4 * CORES,
+                script,
+                threads,
+                done=lambda: self.letters_stored() >= letters,
+            )
             submit_seconds = time.perf_counter() - started
             web_peak = max(peak_rss_mb(pid) for pid in children(web.pid))
-        with self.sessions() as session:
-            accepted = session.scalar(select(func.count()).select_from(Letter)) or 0
+        accepted = self.letters_stored()
         with sink() as (sink_port, received):
             started = time.perf_counter()
             worker_peaks = run_workers(
@@ -319,6 +325,10 @@ class Bench:
         self.wipe_letters()
 
     # Database helpers -------------------------------------------------------------------------
+
+    def letters_stored(self) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.count()).select_from(Letter)) or 0
 
     def queue(self, count: int) -> None:
         with self.sessions() as session:
