@@ -15,7 +15,7 @@ INSTALL_LOG := $(VENV)/install.log
 AXE := tests/browser/node_modules/axe-core/axe.min.js
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run demo test install install-test browser-deps screenshots lock check-python mutation
+.PHONY: run demo test bench bench-quick install install-test browser-deps screenshots lock check-python mutation
 
 run: install .env
 	$(BIN)/mp-mailer run
@@ -29,6 +29,22 @@ test: install-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest
+
+# The speed benchmarks (bench/README.md): a PostgreSQL server for their own databases, Redis for
+# the rate limits, wrk as the load generator (installed from Debian's packages when missing).
+BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
+BENCH_LETTERS ?= 1000000
+
+bench: install-test
+	@command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
+	$(BIN)/python bench/surge_bench.py --database-url $(BENCH_DATABASE_URL) --redis-url $(BENCH_REDIS_URL)
+	$(BIN)/python bench/send_log_bench.py --database-url $(BENCH_DATABASE_URL) --letters $(BENCH_LETTERS) --runs 3
+
+bench-quick: install-test
+	@command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
+	$(BIN)/python bench/surge_bench.py --database-url $(BENCH_DATABASE_URL) --redis-url $(BENCH_REDIS_URL) --quick
+	$(BIN)/python bench/send_log_bench.py --database-url $(BENCH_DATABASE_URL) --letters 100000 --runs 3
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

@@ -15,8 +15,10 @@ from mp_mailer.config import Config, load_config
 from mp_mailer.db import make_engine, make_session_factory
 from mp_mailer.extensions import csrf, limiter, login_manager
 from mp_mailer.services.campaign_progress import ProgressCounter
+from mp_mailer.services.mp_cache import MpDetails
 from mp_mailer.services.mp_lookup import LookupBudget
 from mp_mailer.services.supporter_mail import RecipientBudget
+from mp_mailer.services.warm_lookups import WarmLookups
 
 PACKAGE_DIRECTORY = Path(__file__).resolve().parent
 
@@ -55,6 +57,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         retries=1,
         backoff_factor=float(config.extra.get("members_api_backoff", 0.5)),
     )
+    app.extensions["mp_mailer.warm_lookups"] = WarmLookups[MpDetails]()
     app.extensions["mp_mailer.lookup_budget"] = LookupBudget(
         config.ratelimit_storage_uri,
         per_address=config.mp_lookups_per_address,
@@ -88,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
         auth,
         branding,
         campaigns,
+        health,
         privacy,
         privacy_requests,
         send_log,
@@ -100,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseIdConverter
     for blueprint in (
         branding.blueprint,
+        health.blueprint,
         supporter.blueprint,
         auth.blueprint,
         campaigns.blueprint,
@@ -127,7 +132,9 @@ def _configure_flask(app: Flask, config: Config) -> None:
         REMEMBER_COOKIE_SECURE=config.uses_https,
         RATELIMIT_STORAGE_URI=config.ratelimit_storage_uri,
         RATELIMIT_ENABLED=bool(config.extra.get("ratelimit_enabled", True)),
-        RATELIMIT_HEADERS_ENABLED=True,
+        # The X-RateLimit headers cost one more Redis round trip on every limited request, and
+        # a browser posting a form never reads them: a refusal is the 429 page.
+        RATELIMIT_HEADERS_ENABLED=False,
         MAX_CONTENT_LENGTH=256 * 1024,
         PREFERRED_URL_SCHEME="https" if config.uses_https else "http",
     )

@@ -446,3 +446,18 @@ class SitePage(Base):
     body_markdown: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class WorkerHeartbeat(Base):
+    """The last word from a delivery worker: when it last ran, and whether it reached the relay.
+
+    One row (id 1), overwritten by whichever worker reports last; /healthz reads it. It holds no
+    personal data, only times and a yes or no.
+    """
+
+    __tablename__ = "worker_heartbeats"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seen_at: Mapped[datetime] = mapped_column(DateTime)
+    relay_checked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    relay_reachable: Mapped[bool | None] = mapped_column(Boolean)

@@ -19,9 +19,11 @@ from mp_mailer.config import smtp_relay as config_smtp_relay
 from mp_mailer.db import utcnow
 from mp_mailer.models import Campaign
 from mp_mailer.services.campaign_progress import CampaignProgress, ProgressCounter
+from mp_mailer.services.mp_cache import MpDetails
 from mp_mailer.services.mp_lookup import CacheLifetimes, LookupBudget
 from mp_mailer.services.sender_checks import DkimKey, SenderReport, check_sender
 from mp_mailer.services.supporter_mail import RecipientBudget
+from mp_mailer.services.warm_lookups import WarmLookups
 
 
 def app_config() -> Config:
@@ -36,6 +38,11 @@ def db_session() -> Session:
         g.db_session = factory()
     session: Session = g.db_session
     return session
+
+
+def session_factory() -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = current_app.extensions["mp_mailer.session_factory"]
+    return factory
 
 
 def new_db_session() -> Session:
@@ -58,6 +65,11 @@ def recipient_budget() -> RecipientBudget:
     """How many more emails each supporter's address may be sent for now."""
     budget: RecipientBudget = current_app.extensions["mp_mailer.recipient_budget"]
     return budget
+
+
+def warm_lookups() -> WarmLookups[MpDetails]:
+    lookups: WarmLookups[MpDetails] = current_app.extensions["mp_mailer.warm_lookups"]
+    return lookups
 
 
 def now() -> datetime:

@@ -153,7 +153,8 @@ def _get(url: str) -> tuple[int, str]:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            # Refused while gunicorn starts, or slow to answer its first request on a busy machine.
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)

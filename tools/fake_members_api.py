@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import json
 import re
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -83,14 +85,21 @@ def current_members(count: int = HOUSE_SIZE) -> list[dict[str, Any]]:
     return items[:count]
 
 
-def make_handler(base_url: str, house_size: int = HOUSE_SIZE) -> type[BaseHTTPRequestHandler]:
+def make_handler(
+    base_url: str, house_size: int = HOUSE_SIZE, latency_seconds: float = 0.0
+) -> type[BaseHTTPRequestHandler]:
     members = current_members(house_size)
+    calls = itertools.count(1)
 
     def fixture(name: str) -> bytes:
         return json.dumps(load_fixture(name)).replace(REAL_BASE, base_url).encode()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            # How many requests reached the API, for the benchmarks' calls per lookup.
+            self.server.calls = next(calls)  # type: ignore[attr-defined]
+            if latency_seconds:
+                time.sleep(latency_seconds)
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)
             if parts.path == "/api/Location/Constituency/Search":
@@ -133,11 +142,16 @@ def make_handler(base_url: str, house_size: int = HOUSE_SIZE) -> type[BaseHTTPRe
     return Handler
 
 
-def start(port: int = 0, house_size: int = HOUSE_SIZE) -> tuple[ThreadingHTTPServer, str]:
-    """Start in a background thread; returns the server and its API base URL."""
+def start(
+    port: int = 0, house_size: int = HOUSE_SIZE, latency_ms: float = 0.0
+) -> tuple[ThreadingHTTPServer, str]:
+    """Start in a background thread; returns the server and its API base URL.
+
+    latency_ms delays every answer, as the real API's distance would (the benchmarks use 100)."""
     server = ThreadingHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
     base_url = f"http://127.0.0.1:{server.server_address[1]}/api"
-    server.RequestHandlerClass = make_handler(base_url, house_size)
+    server.calls = 0  # type: ignore[attr-defined]
+    server.RequestHandlerClass = make_handler(base_url, house_size, latency_ms / 1000)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, base_url
 
@@ -148,8 +162,9 @@ if __name__ == "__main__":
     )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--members", type=int, default=HOUSE_SIZE, help="current MPs to list")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before each answer")
     arguments = parser.parse_args()
-    server, url = start(arguments.port, arguments.members)
+    server, url = start(arguments.port, arguments.members, arguments.latency_ms)
     print(f"Fake Members API at {url}  (Ctrl-C to stop)")
     try:
         threading.Event().wait()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import nh3
 from markdown_it import MarkdownIt
 from sqlalchemy import select
@@ -40,8 +42,11 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typograp
 _ALLOWED_TAGS = {"p", "strong", "em", "a", "ul", "ol", "li", "h2", "h3", "blockquote", "br"}
 
 
+@functools.lru_cache(maxsize=64)
 def render_intro(markdown_text: str) -> str:
-    """Campaigner Markdown as HTML that is safe to show: no raw HTML, no scripts, safe links."""
+    """Campaigner Markdown as HTML that is safe to show: no raw HTML, no scripts, safe links.
+
+    Remembered by its text: every view of the campaign page shows the same few introductions."""
     html = _markdown.render(markdown_text)
     return nh3.clean(
         html,

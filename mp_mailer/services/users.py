@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -12,8 +14,14 @@ from mp_mailer.models import User, UserRole
 from mp_mailer.services.staff_sessions import end_all_sessions
 
 MIN_PASSWORD_LENGTH = 12
-# Compared against when the email is unknown, so a wrong email costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Compared against when the email is unknown, so a wrong email costs as long as a wrong
+    password. Made on first use, not at import: scrypt is slow on purpose, and every process
+    (each web worker, each delivery worker) imports this module."""
+    return generate_password_hash("not a real password")
 
 
 class UserProblem(DomainError):
@@ -44,7 +52,7 @@ def find_user_by_email(session: Session, email: str) -> User | None:
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = find_user_by_email(session, email)
     if user is None or not user.is_active:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
 

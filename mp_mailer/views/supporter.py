@@ -45,6 +45,7 @@ from mp_mailer.web_context import (
     now,
     public_campaign_url,
     recipient_budget,
+    warm_lookups,
 )
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def _find_mp(postcode: str) -> MpDetails:
         lookup_lifetimes(),
         budget=lookup_budget(),
         client_address=get_remote_address(),
+        warm=warm_lookups(),
     )
 
 

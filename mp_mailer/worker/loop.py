@@ -30,6 +30,7 @@ from mp_mailer.services.outbox.confirmations import (
 from mp_mailer.services.outbox.copies import record_copy_failure
 from mp_mailer.services.outbox.letter_results import record_permanent_failure
 from mp_mailer.services.outbox.transitions import AttemptResult, Claim, new_claim_token
+from mp_mailer.services.worker_heartbeat import HeartbeatRecorder
 from mp_mailer.worker.senders import (
     describe_relay_error,
     send_confirmation,
@@ -90,16 +91,20 @@ def run_worker(
     stop = stop or threading.Event()
     pause = wait or stop.wait
     outage = _RelayOutage(settings.retry_policy.base_delay, settings.relay_outage_max_wait)
+    heartbeat = HeartbeatRecorder(session_factory)
     delivered = 0
     with make_relay() as relay:
         while not stop.is_set():
             try:
-                sent_now, did_work = _deliver_due(session_factory, relay, settings, stop, clock)
+                sent_now, did_work = _deliver_due(
+                    session_factory, relay, settings, stop, clock, heartbeat
+                )
                 delivered += sent_now
                 if did_work:
                     outage.ended()
             except RelayUnavailable as e:
                 relay.close()
+                heartbeat.beat(clock(), relay_reachable=False)
                 next_wait = outage.next_wait(str(e), clock())
                 if once:
                     raise
@@ -111,9 +116,10 @@ def run_worker(
                     raise
                 pause(settings.poll_seconds)
                 continue
-            if once and not did_work:
-                break
             if not did_work:
+                heartbeat.beat(clock())
+                if once:
+                    break
                 relay.close()
                 pause(settings.poll_seconds)
     return delivered
@@ -125,6 +131,7 @@ def _deliver_due(
     settings: WorkerSettings,
     stop: threading.Event,
     clock: Clock,
+    heartbeat: HeartbeatRecorder,
 ) -> tuple[int, bool]:
     """Send due emails one claim at a time until none is due; (accepted, whether any was due)."""
     delivered = 0
@@ -133,8 +140,13 @@ def _deliver_due(
     with session_factory() as session:
         reclaim_expired_leases(session, clock())
         expire_unconfirmed(session, clock(), link_lifetime)
-        while not stop.is_set() and _has_due_work(session, clock()):
+        if not _has_due_work(session, clock()):
+            return 0, False
+        # Asked once per pass, not per email: each claim below is itself the check that an
+        # email is due, and says None when none is.
+        while not stop.is_set():
             _open_relay(relay)
+            heartbeat.beat(clock(), relay_reachable=True)
             claim = _claim_next(session, settings, clock)
             if claim is None:
                 break
