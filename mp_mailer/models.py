@@ -1,4 +1,6 @@
-"""Database models: campaigns, template versions, letters and their delivery, staff, MP cache."""
+"""Database models: campaigns, template versions, letters and their delivery, staff, MP cache.
+
+Over 400 lines because it is declarative: one typed table per class, beside its migrations."""
 
 from __future__ import annotations
 
