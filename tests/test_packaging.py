@@ -146,10 +146,10 @@ def deployment(installed_venv: Path, tmp_path: Path) -> Iterator[str]:
 
 
 def _get(url: str) -> tuple[int, str]:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            with urllib.request.urlopen(url, timeout=20) as response:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
