@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 ALREADY_WRITTEN = "already_written"
 MAX_NOTICE_ATTEMPTS = 5
 NOTICE_RETRY = timedelta(minutes=10)
+# How long one worker holds a notice it is sending before another may take it.
+NOTICE_CLAIM = timedelta(minutes=5)
 
 
 class RecipientCapReached(Exception):
@@ -109,7 +111,7 @@ def deliver_due_notices(
     sent = 0
     for due in due_notices(session, now):
         notice = session.get(SupporterNotice, due.notice_id)
-        if notice is None:
+        if notice is None or not _claim(session, notice.id, now):
             continue
         if due.letter.erased_at is not None:
             _finish(session, notice, due_at=None)
@@ -125,6 +127,23 @@ def deliver_due_notices(
         _finish(session, notice, due_at=None, sent_at=now)
         sent += 1
     return sent
+
+
+def _claim(session: Session, notice_id: int, now: datetime) -> bool:
+    """Take the notice for this worker: another worker's claim makes this one False. A worker
+    that dies holding it leaves the notice due again once NOTICE_CLAIM has passed."""
+    with transaction(session):
+        result = session.execute(
+            update(SupporterNotice)
+            .where(
+                SupporterNotice.id == notice_id,
+                SupporterNotice.due_at <= now,
+                SupporterNotice.sent_at.is_(None),
+            )
+            .values(due_at=now + NOTICE_CLAIM)
+            .execution_options(synchronize_session=False)
+        )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _finish(

@@ -30,7 +30,10 @@ from mp_mailer.services.outbox.confirmations import (
 from mp_mailer.services.outbox.copies import record_copy_failure
 from mp_mailer.services.outbox.letter_results import record_permanent_failure
 from mp_mailer.services.outbox.transitions import AttemptResult, Claim, new_claim_token
+from mp_mailer.services.supporter_emails import already_written_message
+from mp_mailer.services.supporter_mail import deliver_due_notices
 from mp_mailer.services.worker_heartbeat import HeartbeatRecorder
+from mp_mailer.worker.messages import supporter_email_settings
 from mp_mailer.worker.senders import (
     describe_relay_error,
     send_confirmation,
@@ -140,8 +143,9 @@ def _deliver_due(
     with session_factory() as session:
         reclaim_expired_leases(session, clock())
         expire_unconfirmed(session, clock(), link_lifetime)
+        delivered += _send_already_written_notices(session, relay, settings, clock)
         if not _has_due_work(session, clock()):
-            return 0, False
+            return delivered, delivered > 0
         # Asked once per pass, not per email: each claim below is itself the check that an
         # email is due, and says None when none is.
         while not stop.is_set():
@@ -153,6 +157,19 @@ def _deliver_due(
             did_work = True
             delivered += _deliver_one(session, relay, settings, claim, clock)
     return delivered, did_work
+
+
+def _send_already_written_notices(
+    session: Session, relay: SmtpRelay, settings: WorkerSettings, clock: Clock
+) -> int:
+    """Tell supporters someone wrote again with their address (services.supporter_mail)."""
+    email_settings = supporter_email_settings(settings)
+    return deliver_due_notices(
+        session,
+        lambda letter: already_written_message(letter, email_settings),
+        relay.send,
+        clock(),
+    )
 
 
 def _has_due_work(session: Session, now: datetime) -> bool:

@@ -9,7 +9,7 @@ from email.utils import format_datetime, make_msgid
 from mp_mailer.db import utcnow
 from mp_mailer.email_messages import LetterEnvelope, Supporter, build_plain_message
 from mp_mailer.models import Letter
-from mp_mailer.services.letters import confirmation_url, make_confirmation_token
+from mp_mailer.services.supporter_emails import SupporterEmailSettings, confirmation_text
 from mp_mailer.worker.settings import WorkerSettings
 
 
@@ -33,25 +33,23 @@ def letter_envelope(letter: Letter) -> LetterEnvelope:
 def confirmation_message(
     letter: Letter, settings: WorkerSettings, sent_on: datetime | None = None
 ) -> EmailMessage:
-    link = confirmation_url(
-        settings.public_url, make_confirmation_token(settings.secret_key, letter.id)
-    )
-    text = (
-        f"Hello {letter.supporter_name},\n\n"
-        f"Thank you for writing to {letter.mp_name}, MP for {letter.constituency_name}, "
-        f'about "{letter.campaign.title}".\n\n'
-        "Your letter has not been sent yet. To send it, open this link and press "
-        '"Send my letter":\n\n'
-        f"{link}\n\n"
-        f"The link works once and expires in {settings.confirmation_max_age_hours} hours.\n\n"
-        "If you didn't write this letter, ignore this email and nothing will be sent.\n"
-    )
+    """The confirmation email: plainly the organisation's, with the privacy notice and a link
+    that deletes the supporter's details (services.supporter_emails writes its words)."""
     message = build_plain_message(
         mail_from=settings.mail_from,
         to=letter.supporter_email,
         subject=f"Confirm your letter to {letter.mp_name}",
-        text=text,
+        text=confirmation_text(letter, supporter_email_settings(settings)),
         message_id=make_msgid(idstring="confirm", domain=settings.mail_from.domain or None),
     )
     message["Date"] = format_datetime(sent_on or utcnow())
     return message
+
+
+def supporter_email_settings(settings: WorkerSettings) -> SupporterEmailSettings:
+    return SupporterEmailSettings(
+        secret_key=settings.secret_key,
+        public_url=settings.public_url,
+        mail_from=settings.mail_from,
+        confirmation_max_age_hours=settings.confirmation_max_age_hours,
+    )

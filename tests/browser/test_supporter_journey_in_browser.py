@@ -148,10 +148,17 @@ def test_embed_works_inside_another_sites_frame_and_opens_the_letter_unframed(
     site: LiveSite, new_page: Page, screenshots: Path
 ) -> None:
     page = new_page
-    page.set_content(
+    # The campaign's own page, answered by the browser itself: frame-ancestors * admits any
+    # http(s) page but not about:blank, and this Chromium will not let a page from another
+    # origin frame a loopback address, so the stand-in lives at an unused path on the site's
+    # own origin. The headers other origins see are checked in tests/views/test_embed.py.
+    parent = site.url("/campaign-site-stand-in")
+    html = (
         f'<h1>Free Tibet</h1><iframe src="{site.url(f"/c/{BAN_CHEN_SLUG}/embed")}" '
         'title="Write to your MP" width="600" height="460"></iframe>'
     )
+    page.route(parent, lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(parent)
     frame = page.frame_locator("iframe")
     expect(frame.locator(".hero__title")).to_have_text("Ban Chen Quanguo")
     Shots(page, screenshots, "embed")("01-in-a-frame")

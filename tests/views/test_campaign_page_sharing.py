@@ -124,7 +124,7 @@ def test_letter_form_button_says_it_emails_a_confirmation_link_when_confirmation
 ) -> None:
     page = client_request.get("supporter.write_letter", slug=BAN_CHEN_SLUG, postcode="SW1A 1AA")
 
-    assert page.text(".letter-form button[type=submit]") == "Email me the confirmation link"
+    assert page.text(".letter-form button[name=send]") == "Email me the confirmation link"
 
 
 @pytest.mark.parametrize("app_settings", [{"require_confirmation": False}])
@@ -133,7 +133,7 @@ def test_letter_form_button_says_it_sends_the_letter_when_no_confirmation_is_req
 ) -> None:
     page = client_request.get("supporter.write_letter", slug=BAN_CHEN_SLUG, postcode="SW1A 1AA")
 
-    assert page.text(".letter-form button[type=submit]") == "Send my letter"
+    assert page.text(".letter-form button[name=send]") == "Send my letter"
 
 
 def test_letter_page_has_no_inline_script_when_shown(
