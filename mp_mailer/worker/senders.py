@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -199,27 +200,18 @@ def send_copy(
         settings.mail_redirect_to,
         sent_on=letter.sent_at,
     )
-    outcome = _send_over_relay(
-        session, relay, claim, message, [envelope_address(letter.supporter_email)], clock
+    return _send_to_supporter(
+        session,
+        relay,
+        settings,
+        claim,
+        clock,
+        message,
+        letter,
+        "copy",
+        record_failure=record_copy_failure,
+        record_sent=record_copy_sent,
     )
-    if outcome is None:
-        return 0
-    reply, duration_ms = outcome
-    result = AttemptResult(duration_ms, reply.code, _reply_text(reply))
-    if isinstance(reply, SmtpRelayError):
-        record_copy_failure(
-            session,
-            claim,
-            result,
-            clock(),
-            settings.retry_policy,
-            permanent=isinstance(reply, SmtpPermanentError),
-        )
-        _log_attempt(claim, "copy not accepted", result, None)
-        return 0
-    record_copy_sent(session, claim, result, clock())
-    _log_attempt(claim, "copy sent", result, LetterStatus.SENT)
-    return 1
 
 
 def send_confirmation(
@@ -270,6 +262,34 @@ def send_notice(
     """Tell the supporter, once, that their letter bounced or failed."""
     letter = session.get_one(Letter, claim.letter_id, populate_existing=True)
     message = supporter_notices.notice_message(session, letter, settings.mail_from, clock())
+    return _send_to_supporter(
+        session,
+        relay,
+        settings,
+        claim,
+        clock,
+        message,
+        letter,
+        "notice",
+        record_failure=supporter_notices.record_notice_failure,
+        record_sent=supporter_notices.record_notice_sent,
+    )
+
+
+def _send_to_supporter(
+    session: Session,
+    relay: SmtpRelay,
+    settings: WorkerSettings,
+    claim: Claim,
+    clock: Clock,
+    message: EmailMessage,
+    letter: Letter,
+    what: str,
+    *,
+    record_failure: Callable[..., object],
+    record_sent: Callable[[Session, Claim, AttemptResult, datetime], object],
+) -> int:
+    """Send one email about a letter to its supporter alone, and record what the relay said."""
     outcome = _send_over_relay(
         session, relay, claim, message, [envelope_address(letter.supporter_email)], clock
     )
@@ -278,7 +298,7 @@ def send_notice(
     reply, duration_ms = outcome
     result = AttemptResult(duration_ms, reply.code, _reply_text(reply))
     if isinstance(reply, SmtpRelayError):
-        supporter_notices.record_notice_failure(
+        record_failure(
             session,
             claim,
             result,
@@ -286,10 +306,10 @@ def send_notice(
             settings.retry_policy,
             permanent=isinstance(reply, SmtpPermanentError),
         )
-        _log_attempt(claim, "notice not accepted", result, None)
+        _log_attempt(claim, f"{what} not accepted", result, None)
         return 0
-    supporter_notices.record_notice_sent(session, claim, result, clock())
-    _log_attempt(claim, "notice sent", result, letter.status)
+    record_sent(session, claim, result, clock())
+    _log_attempt(claim, f"{what} sent", result, letter.status)
     return 1
 
 
