@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -94,6 +94,19 @@ def test_worker_keeps_the_message_as_sent(
     sent = reloaded(db_session, letter).sent_message or ""
     assert f"Message-ID: {letter.message_id}" in sent
     assert "Dear Ms Abbott," in sent
+
+
+def test_worker_keeps_the_message_exactly_as_the_relay_received_it(
+    db_session: Session, smtp_server: SmtpTestServer, deliver: Any
+) -> None:
+    letter = create_letter(
+        db_session, supporter_name="Dr Jane Doe-Smith, Fellow of the Royal Society of Literature"
+    )
+
+    deliver()
+
+    sent = reloaded(db_session, letter).sent_message or ""
+    assert sent.encode() == smtp_server.raw_messages[0]
 
 
 def test_worker_delivers_once_when_the_relay_is_down_then_back(
@@ -707,6 +720,44 @@ def test_claim_is_no_longer_the_workers_once_another_worker_took_it_over(
 
     assert still_claimed(db_session, stale, clock()) is False
     assert still_claimed(db_session, current, clock()) is True
+
+
+def test_claim_on_a_letter_is_checked_in_the_database_once_half_its_lease_has_passed(
+    db_session: Session, clock: Clock
+) -> None:
+    # Another worker whose clock runs ahead took the letter over while this one was slow.
+    letter = create_letter(db_session)
+    claim = claim_next_letter(db_session, clock(), outbox_lease(), "slow-worker")
+    assert claim is not None
+    db_session.execute(
+        update(Letter).where(Letter.id == letter.id).values(claim_token="worker-ahead")
+    )
+    db_session.commit()
+
+    clock.advance(seconds=outbox_lease().total_seconds() / 2 + 1)
+
+    assert still_claimed(db_session, claim, clock()) is False
+
+
+def test_claim_on_a_letter_needs_no_query_while_it_is_fresh(
+    app: Any, db_session: Session, clock: Clock
+) -> None:
+    create_letter(db_session)
+    claim = claim_next_letter(db_session, clock(), outbox_lease(), "worker")
+    assert claim is not None
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    engine = app.extensions["mp_mailer.session_factory"].kw["bind"]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        held = still_claimed(db_session, claim, clock())
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert held is True
+    assert statements == []
 
 
 def test_worker_spends_no_attempt_when_the_relay_stops_answering_mid_send(

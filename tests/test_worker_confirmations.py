@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from mp_mailer.cli import worker_settings
 from mp_mailer.models import (
     AttemptOutcome,
     DeliveryAttempt,
@@ -26,6 +27,7 @@ from mp_mailer.services.outbox.confirmations import (
 )
 from mp_mailer.services.outbox.staff_actions import retry_failed
 from mp_mailer.services.outbox.transitions import AttemptResult, RetryPolicy
+from mp_mailer.worker.loop import ClaimOrder
 from tests.conftest import TEST_SECRET_KEY, Clock
 from tests.factories import create_campaign, create_letter, create_user
 from tests.smtp_server import SmtpTestServer
@@ -273,3 +275,49 @@ def test_confirmation_link_of_an_expired_letter_says_it_has_expired(
     assert page.status_code == 400
     assert "This link has expired." in page.data.decode()
     assert reloaded(db_session, letter).status == LetterStatus.EXPIRED
+
+
+class SteppedMonotonic:
+    """The worker's monotonic clock, which a test moves by hand."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def test_claim_order_sends_letters_first_when_a_confirmation_arrives_within_a_second_of_none(
+    app: Any, db_session: Session, clock: Clock
+) -> None:
+    monotonic = SteppedMonotonic()
+    order = ClaimOrder(worker_settings(app.extensions["mp_mailer.config"]), monotonic)
+    create_letter(db_session)
+    first = order.claim_next(db_session, clock)
+    waiting = awaiting(db_session, clock)
+    second_letter = create_letter(db_session)
+
+    monotonic.seconds = 0.5
+    claim = order.claim_next(db_session, clock)
+
+    assert first is not None and first.kind == EmailKind.LETTER
+    assert claim is not None
+    assert (claim.kind, claim.letter_id) == (EmailKind.LETTER, second_letter.id)
+    assert reloaded(db_session, waiting).claim_token is None
+
+
+def test_claim_order_claims_a_waiting_confirmation_first_once_a_second_has_passed(
+    app: Any, db_session: Session, clock: Clock
+) -> None:
+    monotonic = SteppedMonotonic()
+    order = ClaimOrder(worker_settings(app.extensions["mp_mailer.config"]), monotonic)
+    create_letter(db_session)
+    order.claim_next(db_session, clock)
+    waiting = awaiting(db_session, clock)
+    create_letter(db_session)
+
+    monotonic.seconds = 1.0
+    claim = order.claim_next(db_session, clock)
+
+    assert claim is not None
+    assert (claim.kind, claim.letter_id) == (EmailKind.CONFIRMATION, waiting.id)

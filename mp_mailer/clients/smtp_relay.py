@@ -287,7 +287,7 @@ class SmtpRelay:
             # Whatever failed, the next message must not land in this half-done transaction.
             self._reset_after_failure()
             raise
-        return SmtpReply(code, reply_text(text), refused)
+        return SmtpReply(code, reply_text(text), refused, content)
 
     def _reset_after_failure(self) -> None:
         """RSET so the connection can carry the next message; drop it if that fails."""

@@ -26,12 +26,14 @@ class SmtpRefusal:
 class SmtpReply:
     """The relay's reply to the end of DATA, e.g. 250 "2.0.0 OK queued as 4F2x".
 
-    `refused` holds the optional recipients the relay refused (the message went to the others).
+    `refused` holds the optional recipients the relay refused (the message went to the others);
+    `content` the message exactly as the relay took it (serialised, signed when DKIM is on).
     """
 
     code: int
     text: str
     refused: Mapping[str, SmtpRefusal] = field(default_factory=dict)
+    content: bytes = field(default=b"", compare=False, repr=False)
 
 
 class SmtpRelayError(Exception):

@@ -4,6 +4,7 @@ time. A letter over a limit simply is not claimed yet: it keeps its place and is
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -73,9 +74,19 @@ def _recently_sent(since: datetime) -> ColumnElement[bool]:
     return or_(Letter.sent_at >= since, Letter.status == LetterStatus.SENDING)
 
 
-def held_back_conditions(session: Session, now: datetime) -> list[ColumnElement[bool]]:
-    """Conditions a due letter must meet to be claimed now; empty when no campaign is paced."""
-    paced = session.scalars(select(CampaignPacing)).all()
+def paced_campaigns(session: Session) -> list[CampaignPacing]:
+    return list(session.scalars(select(CampaignPacing)).all())
+
+
+def held_back_conditions(
+    session: Session, now: datetime, paced: Sequence[CampaignPacing] | None = None
+) -> list[ColumnElement[bool]]:
+    """Conditions a due letter must meet to be claimed now; empty when no campaign is paced.
+
+    `paced` is what paced_campaigns() returned, for a caller that reuses it for a while.
+    """
+    if paced is None:
+        paced = paced_campaigns(session)
     closed: list[int] = []
     conditions: list[ColumnElement[bool]] = []
     for pacing in paced:

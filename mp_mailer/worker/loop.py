@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mp_mailer.clients.smtp_relay import SmtpRelay
 from mp_mailer.clients.smtp_replies import SmtpAuthenticationError, SmtpRelayUnavailable
 from mp_mailer.db import utcnow
-from mp_mailer.models import EmailKind
+from mp_mailer.models import CampaignPacing, EmailKind
 from mp_mailer.services import pacing, supporter_notices
 from mp_mailer.services.outbox.claims import (
     claim_next_confirmation,
@@ -42,6 +45,8 @@ from mp_mailer.worker.senders import (
     send_notice,
 )
 from mp_mailer.worker.settings import Clock, RelayUnavailable, WorkerSettings
+
+ClaimNext = Callable[[Session, datetime, timedelta, str], Claim | None]
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +145,10 @@ def _deliver_due(
     delivered = 0
     did_work = False
     link_lifetime = timedelta(hours=settings.confirmation_max_age_hours)
-    with session_factory() as session:
+    claim_order = ClaimOrder(settings, time.monotonic)
+    # One connection for the whole pass: a session gives its connection back to the pool at
+    # every commit, and the pool checks each one it hands out with a round trip of its own.
+    with _pass_session(session_factory) as session:
         reclaim_expired_leases(session, clock())
         expire_unconfirmed(session, clock(), link_lifetime)
         delivered += _send_already_written_notices(session, relay, settings, clock)
@@ -151,12 +159,27 @@ def _deliver_due(
         while not stop.is_set():
             _open_relay(relay)
             heartbeat.beat(clock(), relay_reachable=True)
-            claim = _claim_next(session, settings, clock)
+            claim = claim_order.claim_next(session, clock)
             if claim is None:
                 break
             did_work = True
             delivered += _deliver_one(session, relay, settings, claim, clock)
     return delivered, did_work
+
+
+@contextmanager
+def _pass_session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        engine = session.get_bind()
+        if not isinstance(engine, Engine):
+            yield session
+            return
+        with engine.connect() as connection:
+            session.bind = connection
+            try:
+                yield session
+            finally:
+                session.close()
 
 
 def _send_already_written_notices(
@@ -183,23 +206,51 @@ def _open_relay(relay: SmtpRelay) -> None:
         raise RelayUnavailable(describe_relay_error(e)) from e
 
 
-def _claim_next(session: Session, settings: WorkerSettings, clock: Clock) -> Claim | None:
-    def claim_next_paced_letter(
-        session: Session, now: datetime, lease: timedelta, token: str
-    ) -> Claim | None:
-        held_back = pacing.held_back_conditions(session, now)
-        return claim_next_letter(session, now, lease, token, held_back)
+class ClaimOrder:
+    """Which email to claim next: confirmations first (a supporter is waiting for the link), then
+    letters, then supporters' copies, then notices.
 
-    for claim_next in (
-        claim_next_confirmation,
-        claim_next_paced_letter,
-        claim_next_copy,
-        supporter_notices.claim_next_notice,
-    ):
-        claim = claim_next(session, clock(), settings.lease, new_claim_token())
-        if claim is not None:
-            return claim
-    return None
+    A kind that came up empty is not asked again for a second: without this, every letter
+    would first cost an empty claim of a confirmation, and most of the time none is due. A
+    confirmation queued meanwhile waits at most that second.
+    """
+
+    RECHECK_SECONDS = 1.0
+
+    def __init__(self, settings: WorkerSettings, monotonic: Callable[[], float]) -> None:
+        self._settings = settings
+        self._monotonic = monotonic
+        self._empty_at: dict[EmailKind, float] = {}
+        self._pacing: list[CampaignPacing] | None = None
+        self._pacing_read_at = 0.0
+
+    def claim_next(self, session: Session, clock: Clock) -> Claim | None:
+        kinds: list[tuple[EmailKind, ClaimNext]] = [
+            (EmailKind.CONFIRMATION, claim_next_confirmation),
+            (EmailKind.LETTER, self._claim_next_paced_letter),
+            (EmailKind.COPY, claim_next_copy),
+            (EmailKind.NOTICE, supporter_notices.claim_next_notice),
+        ]
+        for kind, claim_next in kinds:
+            empty_at = self._empty_at.get(kind)
+            if empty_at is not None and self._monotonic() - empty_at < self.RECHECK_SECONDS:
+                continue
+            claim = claim_next(session, clock(), self._settings.lease, new_claim_token())
+            if claim is not None:
+                return claim
+            self._empty_at[kind] = self._monotonic()
+        return None
+
+    def _claim_next_paced_letter(
+        self, session: Session, now: datetime, lease: timedelta, token: str
+    ) -> Claim | None:
+        # The campaigns' pacing settings are read once a second; what they count is read anew
+        # for every claim, so a limit is never overshot.
+        if self._pacing is None or self._monotonic() - self._pacing_read_at >= self.RECHECK_SECONDS:
+            self._pacing = pacing.paced_campaigns(session)
+            self._pacing_read_at = self._monotonic()
+        held_back = pacing.held_back_conditions(session, now, self._pacing)
+        return claim_next_letter(session, now, lease, token, held_back)
 
 
 def _deliver_one(

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
-from email.policy import SMTP
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -100,12 +99,11 @@ def send_letter(
     The MP's acceptance alone decides the letter; a refused copy is recorded on its own and,
     if the refusal is temporary, retried later to the supporter alone.
     """
-    letter = session.get_one(Letter, claim.letter_id, populate_existing=True)
+    letter = claim.letter or session.get_one(Letter, claim.letter_id, populate_existing=True)
     sent_on = clock().replace(microsecond=0)
     message = build_letter_message(
         letter_envelope(letter), settings.mail_from, settings.mail_redirect_to, sent_on=sent_on
     )
-    source = message.as_bytes(policy=SMTP).decode("utf-8")
     mp_recipient = envelope_address(settings.mail_redirect_to or letter.mp_email)
     copy_to = [envelope_address(letter.supporter_email)] if letter.send_copy else []
     outcome = _send_over_relay(
@@ -131,6 +129,7 @@ def send_letter(
         _log_attempt(claim, "temporary failure", result, status)
         return 0
     copy = _copy_result(reply, copy_to, duration_ms, sent_on, settings.retry_policy)
+    source = reply.content.decode("utf-8", errors="replace")
     _record_letter_sent(session, claim, result, sent_on, source, copy)
     _log_attempt(claim, "sent", result, LetterStatus.SENT)
     return 1
@@ -193,7 +192,7 @@ def send_copy(
     clock: Clock,
 ) -> int:
     """Retry the supporter's copy: the message the MP received, to the supporter alone."""
-    letter = session.get_one(Letter, claim.letter_id, populate_existing=True)
+    letter = claim.letter or session.get_one(Letter, claim.letter_id, populate_existing=True)
     message = build_letter_message(
         letter_envelope(letter),
         settings.mail_from,
@@ -221,7 +220,7 @@ def send_confirmation(
     claim: Claim,
     clock: Clock,
 ) -> int:
-    letter = session.get_one(Letter, claim.letter_id, populate_existing=True)
+    letter = claim.letter or session.get_one(Letter, claim.letter_id, populate_existing=True)
     message = confirmation_message(letter, settings, sent_on=clock())
     outcome = _send_over_relay(
         session, relay, claim, message, [envelope_address(letter.supporter_email)], clock
@@ -260,7 +259,7 @@ def send_notice(
     clock: Clock,
 ) -> int:
     """Tell the supporter, once, that their letter bounced or failed."""
-    letter = session.get_one(Letter, claim.letter_id, populate_existing=True)
+    letter = claim.letter or session.get_one(Letter, claim.letter_id, populate_existing=True)
     message = supporter_notices.notice_message(session, letter, settings.mail_from, clock())
     return _send_to_supporter(
         session,

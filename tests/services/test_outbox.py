@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from mp_mailer.models import AttemptOutcome, DeliveryAttempt, Letter, LetterEvent, LetterStatus
 from mp_mailer.services.outbox.claims import claim_next_letter, reclaim_expired_leases
 from mp_mailer.services.outbox.confirmations import queue_confirmed
-from mp_mailer.services.outbox.letter_results import record_permanent_failure
+from mp_mailer.services.outbox.letter_results import record_permanent_failure, record_sent
 from mp_mailer.services.outbox.staff_actions import retry_failed
 from mp_mailer.services.outbox.transitions import AttemptResult, transition
 from tests.conftest import Clock
@@ -19,6 +19,7 @@ from tests.factories import create_letter, create_user
 
 LEASE = timedelta(minutes=5)
 REFUSAL = AttemptResult(duration_ms=40, smtp_code=550, smtp_reply="5.1.1 mailbox unknown")
+ACCEPTED = AttemptResult(duration_ms=40, smtp_code=250, smtp_reply="2.0.0 queued as 4F2x")
 
 
 def test_queue_confirmed_records_when_and_why_the_letter_was_queued_when_confirmed(
@@ -97,3 +98,42 @@ def test_retry_failed_queues_a_letter_that_failed_at_sending_when_another_failed
     row = db_session.get_one(Letter, failed_sending.id, populate_existing=True)
     assert retried is True
     assert row.status == LetterStatus.QUEUED
+
+
+def test_record_sent_marks_a_letter_sent_when_its_lease_ran_out_while_the_relay_took_it(
+    db_session: Session, clock: Clock
+) -> None:
+    letter = create_letter(db_session)
+    slow = claim_next_letter(db_session, clock(), LEASE, "slow-worker")
+    clock.advance(minutes=6)
+    reclaim_expired_leases(db_session, clock())
+    assert slow is not None
+
+    recorded = record_sent(db_session, slow, ACCEPTED, clock(), "the email as sent")
+
+    row = db_session.get_one(Letter, letter.id, populate_existing=True)
+    last = db_session.scalars(
+        select(LetterEvent).where(LetterEvent.letter_id == letter.id).order_by(LetterEvent.id)
+    ).all()[-1]
+    assert recorded is True
+    assert (row.status, row.sent_message) == (LetterStatus.SENT, "the email as sent")
+    assert (last.from_status, last.to_status) == (LetterStatus.RETRYING, LetterStatus.SENT)
+
+
+def test_record_sent_records_the_move_from_sending_when_the_claim_is_still_held(
+    db_session: Session, clock: Clock
+) -> None:
+    letter = create_letter(db_session)
+    claim = claim_next_letter(db_session, clock(), LEASE, "worker")
+    assert claim is not None
+
+    record_sent(db_session, claim, ACCEPTED, clock(), None)
+
+    events = db_session.scalars(
+        select(LetterEvent).where(LetterEvent.letter_id == letter.id).order_by(LetterEvent.id)
+    ).all()
+    assert [(e.from_status, e.to_status) for e in events] == [
+        (LetterStatus.QUEUED, LetterStatus.SENDING),
+        (LetterStatus.SENDING, LetterStatus.SENT),
+    ]
+    assert events[-1].note == "250 2.0.0 queued as 4F2x"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,24 +47,38 @@ def record_sent(
     Recorded even if the claim has meanwhile expired (a very slow relay): the relay's acceptance
     is a fact, and recording it stops another worker sending the letter again.
     """
+    sent: dict[str, Any] = {
+        "note": reply_note(result),
+        "sent_at": now,
+        "lease_until": None,
+        "claim_token": None,
+        "next_attempt_at": None,
+        "retry_deadline": None,
+        "copy_due_at": copy.retry_at if copy is not None else None,
+        "attempt_count": Letter.attempt_count + 1,
+        "last_error": None,
+        "sent_message": sent_message,
+    }
     with transaction(session):
         add_attempt(session, claim.letter_id, claim.kind, now, result, AttemptOutcome.SENT)
+        # Nearly always the letter is still ours and `sending`; only after that fails is its
+        # status read, to record a letter whose lease ran out while the relay took it.
         changed = transition(
+            session,
+            claim.letter_id,
+            [LetterStatus.SENDING],
+            LetterStatus.SENT,
+            now,
+            conditions=[is_ours(claim)],
+            current=LetterStatus.SENDING,
+            **sent,
+        ) or transition(
             session,
             claim.letter_id,
             [LetterStatus.SENDING, LetterStatus.RETRYING, LetterStatus.QUEUED],
             LetterStatus.SENT,
             now,
-            note=reply_note(result),
-            sent_at=now,
-            lease_until=None,
-            claim_token=None,
-            next_attempt_at=None,
-            retry_deadline=None,
-            copy_due_at=copy.retry_at if copy is not None else None,
-            attempt_count=Letter.attempt_count + 1,
-            last_error=None,
-            sent_message=sent_message,
+            **sent,
         )
         if changed and copy is not None:
             add_attempt(session, claim.letter_id, EmailKind.COPY, now, copy.result, copy.outcome)
