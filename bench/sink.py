@@ -2,8 +2,9 @@
 
     python bench/sink.py --port 2525 --received /tmp/received.txt [--delay-ms 20]
 
-Each accepted message appends its Message-ID to the file, so the bench counts every delivery,
-and every duplicate, without the sink holding messages in memory.
+Each accepted message appends a line to the file (its Message-ID, its number of recipients and
+the time it was taken), so the bench counts every delivery and every duplicate, and times the
+drain, without the sink holding messages in memory.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import re
 import signal
 import threading
+import time
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -33,7 +35,7 @@ class CountingSink:
         header_end = content.find(b"\r\n\r\n")
         match = MESSAGE_ID.search(content[: header_end if header_end > 0 else None])
         message_id = match.group(1).decode() if match else "-"
-        self._received.write(f"{message_id} {len(envelope.rcpt_tos)}\n")
+        self._received.write(f"{message_id} {len(envelope.rcpt_tos)} {time.time():.6f}\n")
         self._received.flush()
         return "250 OK"
 

@@ -72,6 +72,12 @@ def warm_lookups() -> WarmLookups[MpDetails]:
     return lookups
 
 
+def warm_campaigns() -> WarmLookups[Campaign]:
+    """Campaigns as their public pages show them, by address, kept for seconds."""
+    campaigns: WarmLookups[Campaign] = current_app.extensions["mp_mailer.warm_campaigns"]
+    return campaigns
+
+
 def now() -> datetime:
     return utcnow()
 

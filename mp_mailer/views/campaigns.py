@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from markupsafe import Markup
@@ -47,10 +47,19 @@ from mp_mailer.web_context import (
     now,
     public_campaign_url,
     smtp_relay,
+    warm_campaigns,
 )
 
 blueprint = Blueprint("campaigns", __name__, url_prefix="/admin/campaigns")
 campaigner_only = role_required(UserRole.CAMPAIGNER)
+
+
+@blueprint.after_request
+def forget_public_campaigns(response: Response) -> Response:
+    """After any change a campaigner makes, public pages in this process read campaigns afresh."""
+    if request.method != "GET":
+        warm_campaigns().forget()
+    return response
 
 
 @blueprint.route("/")

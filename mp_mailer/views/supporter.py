@@ -45,6 +45,7 @@ from mp_mailer.web_context import (
     now,
     public_campaign_url,
     recipient_budget,
+    warm_campaigns,
     warm_lookups,
 )
 
@@ -69,6 +70,25 @@ def _campaign(slug: str | None) -> Campaign:
         abort(404)
 
 
+def _warm_campaign(slug: str | None) -> Campaign:
+    """The campaign for the pages a surge hits first, kept in the process for a few seconds.
+
+    A campaigner's change shows here at once (the campaigns blueprint forgets these after every
+    change) and in other processes within the lifetime. Letters are always accepted against the
+    campaign read afresh. The kept copy is detached from every session: a later rollback cannot
+    expire it under another request. Staff see it fresh, drafts included.
+    """
+    if current_user.is_authenticated:
+        return _campaign(slug)
+    key = slug or ""
+    campaign = warm_campaigns().find(key, now())
+    if campaign is None:
+        campaign = _campaign(slug)
+        db_session().expunge(campaign)
+        warm_campaigns().keep(key, campaign, now())
+    return campaign
+
+
 def _find_mp(postcode: str) -> MpDetails:
     return find_mp_for_postcode(
         db_session(),
@@ -86,7 +106,7 @@ def _find_mp(postcode: str) -> MpDetails:
 @blueprint.route("/c/<slug>", methods=["GET", "POST"])
 @limiter.limit("30 per minute", methods=["POST"])
 def campaign_page(slug: str | None) -> ResponseReturnValue:
-    campaign = _campaign(slug)
+    campaign = _warm_campaign(slug)
     form = PostcodeForm()
     outside_uk = False
     if form.validate_on_submit():
