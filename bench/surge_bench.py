@@ -415,6 +415,8 @@ def letter_form(csrf: str) -> str:
         f"csrf_token={csrf}&postcode=SW1A+1AA&subject=Please+sanction+Chen+Quanguo"
         "&body=Dear+Sir%2C%0D%0A%0D%0APlease+press+for+sanctions+against+Chen+Quanguo.%0D%0A"
         "&name=Supporter+{n}&email=supporter{n}%40example.org&address=1+High+Street%0D%0ALondon"
+        # The "Send my letter" button: without it the page answers "not sent" and stores nothing.
+        "&send=1"
     )
 
 
