@@ -100,8 +100,10 @@ def test_describe_says_how_much_is_theirs_in_plain_words() -> None:
     assert PersonalTouch(2, 0.304).describe() == (
         "About 30% of this letter is in your own words (2 sentences of your own)."
     )
-    assert PersonalTouch(0, 0.0).describe().startswith(
-        "Your letter is the campaign's text as it stands."
+    assert (
+        PersonalTouch(0, 0.0)
+        .describe()
+        .startswith("Your letter is the campaign's text as it stands.")
     )
 
 

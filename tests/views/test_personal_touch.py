@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.models import Campaign, Letter, User, UserRole
 from mp_mailer.services.seed import BAN_CHEN_SLUG
+from tests.factories import create_campaign, create_letter
 from tests.journeys import (
     confirmation_link,
     letter_page_path,
@@ -21,7 +22,6 @@ from tests.journeys import (
     write_and_confirm,
     write_letter,
 )
-from tests.factories import create_campaign
 from tests.pages import page_errors, path_for, soup, text_of
 from tests.smtp_server import SmtpTestServer
 
@@ -276,3 +276,27 @@ def test_campaign_settings_put_the_personal_touch_in_the_forms_last_fieldset(
         legend.get_text(strip=True) for legend in soup(page).select("legend.fieldset__legend")
     ]
     assert legends[-1] == "Personal touch"
+
+
+def test_staff_figures_show_letters_in_each_own_words_band(
+    client: FlaskClient, db_session: Session, login_as: Callable[..., User]
+) -> None:
+    campaign = create_campaign(db_session)
+    create_letter(db_session, campaign, own_sentences=0, own_word_share=0.0)
+    create_letter(db_session, campaign, own_sentences=1, own_word_share=0.25)
+    create_letter(db_session, campaign, own_sentences=1, own_word_share=0.35)
+    login_as(UserRole.STAFF)
+
+    page = client.get(path_for("send_log.figures", campaign=campaign.id))
+
+    rows = [
+        text_of_row.get_text(" ", strip=True)
+        for text_of_row in soup(page).select(".own-words-bands tbody tr")
+    ]
+    assert rows == [
+        "Sent as the campaign wrote it 1",
+        "A few words changed 0",
+        "At least one sentence of their own 2",
+        "Mostly in their own words 0",
+    ]
+    assert "at least 25%" in text_of(page, ".own-words-median")
