@@ -37,6 +37,8 @@ prayer online; nobody will tell us where he is held.
 
 Please raise this with ministers and press them to act against the officials responsible. \
 Write back to me when you can."""
+# Shares two thirds of its words with our first sentence: a near-copy, not a sentence of their own.
+NEARLY = "beg for your support"
 SITE_JS = Path(__file__).parents[2] / "mp_mailer" / "static" / "site.js"
 
 
@@ -70,6 +72,12 @@ def test_measure_counts_no_own_sentence_when_a_word_or_two_of_ours_is_changed() 
 
     assert touch.own_sentences == 0
     assert 0 < touch.own_word_share < 0.1
+
+
+def test_measure_counts_no_own_sentence_when_a_sentence_of_ours_is_lightly_reworded() -> None:
+    letter = CAMPAIGN_TEXT.replace("a constituent", "a voter").replace("ask for your help", NEARLY)
+
+    assert measure(letter, CAMPAIGN_TEXT).own_sentences == 0
 
 
 def test_measure_finds_every_sentence_their_own_when_the_letter_is_rewritten() -> None:
@@ -137,6 +145,7 @@ def test_site_js_describes_letters_exactly_as_the_server_does() -> None:
         CAMPAIGN_TEXT.replace("for your help.", f"for your help. {OWN_SENTENCE}"),
         CAMPAIGN_TEXT.replace("constant watch", "constant, suffocating watch"),
         REWRITTEN,
+        CAMPAIGN_TEXT.replace("a constituent", "a voter").replace("ask for your help", NEARLY),
         f"{CAMPAIGN_TEXT}\n\n{REWRITTEN}",
         "Tibet’s monks don't forget. Ça va? Ünïcode wörds — ещё раз… 2026!",
     ]

@@ -39,7 +39,7 @@ def test_period_start_counts_today_as_one_of_the_days() -> None:
 
 def test_figures_put_letters_in_own_words_bands_by_their_measures(db_session: Session) -> None:
     campaign = create_campaign(db_session)
-    for sentences, share in [(0, 0.0), (0, 0.01), (0, 0.08), (1, 0.2), (2, 0.3), (3, 0.7)]:
+    for sentences, share in [(0, 0.0), (0, 0.015), (0, 0.08), (1, 0.2), (2, 0.3), (3, 0.7)]:
         create_letter(db_session, campaign, own_sentences=sentences, own_word_share=share)
     create_letter(db_session, campaign)
 
