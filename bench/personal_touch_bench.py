@@ -24,11 +24,46 @@ from mp_mailer.services.seed import BODY  # noqa: E402
 
 RUNS = 200
 CAP = 10_000
-WORDS = (
-    "my family tibet lhasa monastery years ago prison cousin letter write because friends "
-    "afraid police camera phone school language prayer mother father village visit never "
-    "again home safe hope please you constituency vote sanctions minister ask why now"
-).split()
+WORDS = [
+    "my",
+    "family",
+    "tibet",
+    "lhasa",
+    "monastery",
+    "years",
+    "ago",
+    "prison",
+    "cousin",
+    "letter",
+    "write",
+    "because",
+    "friends",
+    "afraid",
+    "police",
+    "camera",
+    "phone",
+    "school",
+    "language",
+    "prayer",
+    "mother",
+    "father",
+    "village",
+    "visit",
+    "never",
+    "again",
+    "home",
+    "safe",
+    "hope",
+    "please",
+    "you",
+    "constituency",
+    "vote",
+    "sanctions",
+    "minister",
+    "ask",
+    "why",
+    "now",
+]
 
 
 def own_text(length: int, rng: random.Random) -> str:
