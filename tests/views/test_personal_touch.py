@@ -300,3 +300,16 @@ def test_staff_figures_show_letters_in_each_own_words_band(
         "Mostly in their own words 0",
     ]
     assert "at least 25%" in text_of(page, ".own-words-median")
+
+
+def test_send_log_letter_page_shows_how_much_is_the_supporters_own(
+    client: FlaskClient, db_session: Session, login_as: Callable[..., User]
+) -> None:
+    letter = create_letter(db_session, own_sentences=2, own_word_share=0.305)
+    login_as(UserRole.STAFF)
+
+    page = client.get(path_for("send_log.letter_detail", letter_id=letter.id))
+
+    assert text_of(page, ".own-words") == (
+        "About 31% in the supporter’s own words; 2 sentences of their own"
+    )
