@@ -104,8 +104,11 @@ def sign_off(supporter: Supporter) -> str:
     )
 
 
-def letter_text(body: str, supporter: Supporter) -> str:
-    return f"{body.strip()}\n\n{sign_off(supporter)}\n"
+def letter_text(body: str, supporter: Supporter, footer: str = "") -> str:
+    """The letter as the MP reads it: the body, the sign-off, and any line the campaign adds at
+    its foot (services/personal_touch.own_words_line)."""
+    text = f"{body.strip()}\n\n{sign_off(supporter)}\n"
+    return f"{text}\n{footer.strip()}\n" if footer.strip() else text
 
 
 def new_message_id(domain: str) -> str:
@@ -123,6 +126,7 @@ class LetterEnvelope:
     mp_name: str
     mp_email: str
     send_copy: bool
+    footer: str = ""
 
 
 def build_letter_message(
@@ -145,7 +149,7 @@ def build_letter_message(
     )
     message["From"] = mailbox(mail_from.addr_spec, f"{supporter_name} via {organisation}")
     message["Reply-To"] = mailbox(letter.supporter.email, supporter_name)
-    text = letter_text(letter.body, letter.supporter)
+    text = letter_text(letter.body, letter.supporter, letter.footer)
     if redirect_to:
         message["To"] = mailbox(redirect_to)
         text = (

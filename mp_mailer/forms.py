@@ -406,6 +406,16 @@ class CampaignForm(FlaskForm):
             WebAddress(),
         ],
     )
+    # Personal touch (services.personal_touch): its own fieldset, last on the form.
+    min_own_sentences = IntegerField(
+        "Sentences of their own",
+        default=0,
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=10, message="Enter a number of sentences from 0 to 10."),
+        ],
+    )
+    footer_own_words_line = BooleanField("Add a line about their own words at the foot of letters")
 
 
 class NewCampaignForm(CampaignForm):

@@ -4,21 +4,24 @@ Over 400 lines because it is declarative: one typed table per class, beside its 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -155,6 +158,12 @@ class Campaign(Base):
     target_letters: Mapped[int | None] = mapped_column(Integer)
     next_ask_text: Mapped[str] = mapped_column(String(200), default="", server_default="")
     next_ask_url: Mapped[str | None] = mapped_column(String(500))
+    # Personal touch (migration 0008): how many sentences of their own a supporter's letter must
+    # have (0: none asked), and whether the letter's foot says how much is in their own words.
+    min_own_sentences: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    footer_own_words_line: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -282,6 +291,13 @@ class Letter(Base):
     subject: Mapped[str] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    # How much of the body is the supporter's own (services/personal_touch.py), measured when it
+    # was written; None for letters written before it was measured.
+    own_sentences: Mapped[int | None] = mapped_column(Integer)
+    own_word_share: Mapped[float | None] = mapped_column(Float)
+    # The line at the letter's foot saying so, fixed when it was written (the supporter sees it
+    # before confirming); None when the campaign adds none.
+    own_words_line: Mapped[str | None] = mapped_column(Text)
 
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -463,3 +479,18 @@ class WorkerHeartbeat(Base):
     seen_at: Mapped[datetime] = mapped_column(DateTime)
     relay_checked_at: Mapped[datetime | None] = mapped_column(DateTime)
     relay_reachable: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class PetitionClick(Base):
+    """How many times a day a campaign's petition link was followed from its page.
+
+    A count and nothing else: no address, no cookie, nothing that tells one person from another.
+    """
+
+    __tablename__ = "petition_clicks"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,7 +1,8 @@
-"""A campaign's progress for its page: letters sent and MPs reached, counted at most once a minute.
+"""A campaign's progress for its page: letters sent, MPs reached and people sent on to the
+petition, counted at most once a minute.
 
 A viral campaign's page is read thousands of times a minute; the counts behind its progress bar
-change slowly, so each process counts once per lifetime (two index-only queries) and reuses it."""
+change slowly, so each process counts once per lifetime (three index-only queries) and reuses it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.models import Campaign, Letter, LetterStatus
 from mp_mailer.services.letters import COUNTED_STATUSES
+from mp_mailer.services.petition_clicks import count_petition_clicks
 
 HOUSE_OF_COMMONS_SEATS = 650
 DEFAULT_LIFETIME = timedelta(seconds=60)
@@ -26,6 +28,8 @@ class CampaignProgress:
     letters: int
     mps_reached: int
     target_letters: int | None
+    # People outside the UK who followed the campaign page's link to its petition.
+    petition_clicks: int = 0
 
     @property
     def percent(self) -> int | None:
@@ -43,6 +47,7 @@ class CampaignProgress:
 class _Counted:
     letters: int
     mps_reached: int
+    petition_clicks: int
     at: datetime
 
 
@@ -61,7 +66,12 @@ class ProgressCounter:
             counted = _count(session, campaign.id, now)
             with self._lock:
                 self._counted[campaign.id] = counted
-        return CampaignProgress(counted.letters, counted.mps_reached, campaign.target_letters)
+        return CampaignProgress(
+            counted.letters,
+            counted.mps_reached,
+            campaign.target_letters,
+            counted.petition_clicks if campaign.petition_url else 0,
+        )
 
 
 def _count(session: Session, campaign_id: int, now: datetime) -> _Counted:
@@ -75,4 +85,6 @@ def _count(session: Session, campaign_id: int, now: datetime) -> _Counted:
             Letter.campaign_id == campaign_id, Letter.status == LetterStatus.SENT
         )
     )
-    return _Counted(letters or 0, mps_reached or 0, now)
+    return _Counted(
+        letters or 0, mps_reached or 0, count_petition_clicks(session, campaign_id), now
+    )

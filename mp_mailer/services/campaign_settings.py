@@ -58,6 +58,10 @@ class CampaignDetails:
     target_letters: int | None = None
     next_ask_text: str = ""
     next_ask_url: str | None = None
+    # Personal touch: the minimum of supporters' own sentences (0: none), and the line at the
+    # foot of each letter saying how much of it is in their own words.
+    min_own_sentences: int = 0
+    footer_own_words_line: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,8 @@ def details_of(campaign: Campaign) -> CampaignDetails:
         target_letters=campaign.target_letters,
         next_ask_text=campaign.next_ask_text,
         next_ask_url=campaign.next_ask_url,
+        min_own_sentences=campaign.min_own_sentences,
+        footer_own_words_line=campaign.footer_own_words_line,
     )
 
 
@@ -201,6 +207,8 @@ def _apply(session: Session, campaign: Campaign, details: CampaignDetails) -> No
     campaign.target_letters = details.target_letters
     campaign.next_ask_text = details.next_ask_text
     campaign.next_ask_url = details.next_ask_url or None
+    campaign.min_own_sentences = details.min_own_sentences
+    campaign.footer_own_words_line = details.footer_own_words_line
     session.add(campaign)
     try:
         session.flush()

@@ -16,11 +16,17 @@ from sqlalchemy.orm import Session
 from mp_mailer.db import transaction
 from mp_mailer.email_messages import Supporter, new_message_id
 from mp_mailer.errors import DomainError
-from mp_mailer.letter_templates import RecipientDetails, render_template, template_context
+from mp_mailer.letter_templates import (
+    RecipientDetails,
+    TemplateProblem,
+    render_template,
+    template_context,
+)
 from mp_mailer.models import Campaign, Letter, LetterEvent, LetterStatus, LetterTemplate
 from mp_mailer.services.mp_cache import MpDetails
 from mp_mailer.services.outbox.confirmations import queue_confirmed
 from mp_mailer.services.outbox.transitions import transition
+from mp_mailer.services.personal_touch import PersonalTouch, measure, own_words_line
 from mp_mailer.services.supporter_identity import supporter_key
 from mp_mailer.services.supporter_mail import (
     RecipientBudget,
@@ -112,6 +118,7 @@ def accept_letter(
     campaign: Campaign,
     mp: MpDetails,
     draft: LetterDraft,
+    site: LetterSite,
     *,
     require_confirmation: bool,
     message_id_domain: str,
@@ -124,7 +131,8 @@ def accept_letter(
     letter never changes the first: the page answers exactly as for a new letter, so nobody
     learns who has written to whom, and the first letter's supporter is emailed (its
     confirmation again while unconfirmed, else a notice). Raises CampaignClosed, MpHasNoEmail,
-    or TooManyEmails when the address has had as many emails as it may for now.
+    TooFewOwnSentences below the campaign's minimum, or TooManyEmails when the address has had
+    as many emails as it may for now.
     """
     if not campaign.accepts_letters:
         raise CampaignClosed(
@@ -132,6 +140,9 @@ def accept_letter(
         )
     if not mp.email:
         raise MpHasNoEmail(f"{mp.name} has no public email address, so we can't send this.")
+    touch = measure(draft.body, campaign_text_for(session, campaign, mp, site.campaign_url, now))
+    _check_own_sentences(campaign, touch)
+    personal = _personal_values(campaign, site, touch)
     key = supporter_key(draft.supporter.email)
     status = LetterStatus.AWAITING_CONFIRMATION if require_confirmation else LetterStatus.QUEUED
     existing = session.scalar(
@@ -145,7 +156,7 @@ def accept_letter(
     if existing is not None and existing.status == LetterStatus.EXPIRED:
         # Its link confirms nothing any more, so the supporter may write it again.
         _spend_email(recipient_budget, key)
-        if _rewrite_expired(session, existing, campaign, mp, draft, status, now):
+        if _rewrite_expired(session, existing, campaign, mp, draft, personal, status, now):
             return AcceptedLetter(letter_id=existing.id, status=status)
     if existing is not None:
         _spend_email(recipient_budget, key)
@@ -155,7 +166,7 @@ def accept_letter(
         _spend_email(recipient_budget, key)
     try:
         letter = _store_new_letter(
-            session, campaign, mp, draft, key, status, message_id_domain, now
+            session, campaign, mp, draft, personal, key, status, message_id_domain, now
         )
     except IntegrityError:
         # The same letter submitted twice at once: the other request stored it and its email
@@ -177,6 +188,58 @@ class TooManyEmails(LetterRefused):
     field = "email"
 
 
+class TooFewOwnSentences(LetterRefused):
+    field = "body"
+
+
+@dataclass(frozen=True)
+class LetterSite:
+    """What a letter is measured and signed off with: the campaign's public page (its template
+    can quote it) and the organisation's name (the line at the letter's foot names it)."""
+
+    campaign_url: str
+    organisation: str
+
+
+def campaign_text_for(
+    session: Session, campaign: Campaign, mp: MpDetails, campaign_url: str, now: datetime
+) -> str:
+    """The campaign's letter as filled in for this MP: what a supporter's own words are
+    measured against. Empty when it cannot be filled in (the supporter then writes it all)."""
+    try:
+        return prefill_letter(
+            current_template(session, campaign.id), campaign, mp, campaign_url, now
+        )[1]
+    except (LetterRefused, TemplateProblem):
+        return ""
+
+
+def _check_own_sentences(campaign: Campaign, touch: PersonalTouch) -> None:
+    wanted = campaign.min_own_sentences
+    if touch.own_sentences >= wanted:
+        return
+    why = "MPs' offices give more weight to letters that say why it matters to you."
+    if wanted == 1:
+        raise TooFewOwnSentences(f"Add at least one sentence in your own words: {why}")
+    raise TooFewOwnSentences(
+        f"Add at least {wanted} sentences in your own words (your letter has "
+        f"{touch.own_sentences} so far): {why}"
+    )
+
+
+def _personal_values(campaign: Campaign, site: LetterSite, touch: PersonalTouch) -> dict[str, Any]:
+    line = (
+        own_words_line(site.organisation, campaign.title, touch)
+        if campaign.footer_own_words_line
+        else None
+    )
+    return {
+        "own_sentences": touch.own_sentences,
+        "own_word_share": touch.own_word_share,
+        "own_words_line": line,
+    }
+
+
 def _spend_email(recipient_budget: RecipientBudget | None, key: str) -> None:
     if recipient_budget is None:
         return
@@ -196,6 +259,7 @@ def _rewrite_expired(
     campaign: Campaign,
     mp: MpDetails,
     draft: LetterDraft,
+    personal: dict[str, Any],
     status: LetterStatus,
     now: datetime,
 ) -> bool:
@@ -213,6 +277,7 @@ def _rewrite_expired(
             template_id=current_template(session, campaign.id).id,
             supporter_email=draft.supporter.email.lower(),
             **_letter_values(mp, draft),
+            **personal,
             created_at=now,
             next_attempt_at=None if require_confirmation else now,
             confirmation_due_at=now if require_confirmation else None,
@@ -252,6 +317,7 @@ def _store_new_letter(
     campaign: Campaign,
     mp: MpDetails,
     draft: LetterDraft,
+    personal: dict[str, Any],
     key: str,
     status: LetterStatus,
     message_id_domain: str,
@@ -270,6 +336,7 @@ def _store_new_letter(
             template_id=template.id,
             status=status,
             **_letter_values(mp, draft),
+            **personal,
             next_attempt_at=None if require_confirmation else now,
             confirmation_due_at=now if require_confirmation else None,
             lease_until=None,

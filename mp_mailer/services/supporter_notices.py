@@ -168,7 +168,7 @@ def notice_message(
         + "".join(f"  {way}\n" for way in ways if way)
         + "\nThis is the letter you wrote, so you can send it yourself:\n\n"
         f"Subject: {letter.subject}\n\n"
-        f"{letter_text(letter.body, supporter)}\n"
+        f"{letter_text(letter.body, supporter, letter.own_words_line or '')}\n"
         f"Thank you for taking part.\n{organisation}\n"
     )
     message = build_plain_message(

@@ -325,6 +325,8 @@ def _details_from(form: CampaignForm) -> settings.CampaignDetails:
         target_letters=form.target_letters.data,
         next_ask_text=form.next_ask_text.data or "",
         next_ask_url=form.next_ask_url.data or None,
+        min_own_sentences=form.min_own_sentences.data or 0,
+        footer_own_words_line=form.footer_own_words_line.data,
     )
 
 

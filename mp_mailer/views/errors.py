@@ -62,6 +62,13 @@ REFUSED_FORMS = frozenset({"supporter.submit_letter", "supporter.campaign_page"}
 
 
 def _too_many(error: RateLimitExceeded) -> ResponseReturnValue:
+    if request.endpoint == "supporter.petition":
+        from mp_mailer.views.supporter import render_uncounted_petition
+
+        try:
+            return render_uncounted_petition(request.view_args or {})
+        except NotFound:
+            return render_error(404)
     if request.endpoint in REFUSED_FORMS:
         from mp_mailer.views.supporter import render_refused_form
 

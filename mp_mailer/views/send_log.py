@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.models import UserRole
 from mp_mailer.permissions import role_required
+from mp_mailer.services.personal_touch import BAND_LABELS
 from mp_mailer.services.send_log import export, filters, listing, mp_reach
 from mp_mailer.services.send_log import figures as letter_figures
 from mp_mailer.services.send_log import letter_detail as one_letter
@@ -170,6 +171,7 @@ def figures() -> ResponseReturnValue:
         period=period,
         campaigns=filters.campaign_choices(db_session()),
         returned=returned_mail_figures(db_session(), campaign_id),
+        own_words_labels=BAND_LABELS,
     )
 
 

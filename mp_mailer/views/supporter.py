@@ -21,7 +21,9 @@ from mp_mailer.services.letters import (
     ConfirmationProblem,
     LetterDraft,
     LetterRefused,
+    LetterSite,
     accept_letter,
+    campaign_text_for,
     confirm_letter,
     count_letters_sent,
     current_template,
@@ -32,6 +34,8 @@ from mp_mailer.services.letters import (
 from mp_mailer.services.lookup_problems import LookupProblem, NoWestminsterMp
 from mp_mailer.services.mp_cache import MpDetails
 from mp_mailer.services.mp_lookup import find_mp_for_postcode
+from mp_mailer.services.personal_touch import measure
+from mp_mailer.services.petition_clicks import record_petition_click
 from mp_mailer.services.public_campaigns import CampaignNotFound, get_public_campaign, render_intro
 from mp_mailer.services.share_previews import SharePreview, share_preview
 from mp_mailer.views.framing import frameable
@@ -158,6 +162,44 @@ def embed(slug: str) -> ResponseReturnValue:
     )
 
 
+# Link-preview and search robots that fetch a shared link: their visits are not people's.
+PREVIEW_ROBOTS = (
+    "bot",
+    "crawler",
+    "spider",
+    "facebookexternalhit",
+    "whatsapp",
+    "slack",
+    "telegram",
+    "discord",
+    "embedly",
+    "preview",
+)
+
+
+@blueprint.get("/c/<slug>/petition")
+@limiter.limit("10 per minute; 50 per day", methods=["GET"])
+def petition(slug: str) -> ResponseReturnValue:
+    """Count one person sent on to the petition (a GET from someone, not a robot or staff),
+    then send them there: only ever to the campaign's own stored petition link."""
+    campaign = _campaign(slug)
+    if not campaign.petition_url:
+        abort(404)
+    agent = (request.user_agent.string or "").lower()
+    is_robot = any(robot in agent for robot in PREVIEW_ROBOTS)
+    if request.method == "GET" and not is_robot and not current_user.is_authenticated:
+        record_petition_click(db_session(), campaign.id, now().date())
+    return redirect(campaign.petition_url, 303)
+
+
+def render_uncounted_petition(view_args: dict[str, str]) -> ResponseReturnValue:
+    """One address has followed the link too often to count: still sent on, not counted."""
+    campaign = _campaign(view_args.get("slug"))
+    if not campaign.petition_url:
+        abort(404)
+    return redirect(campaign.petition_url, 303)
+
+
 @blueprint.get("/c/<slug>/letter")
 def write_letter(slug: str) -> ResponseReturnValue:
     campaign = _campaign(slug)
@@ -183,8 +225,10 @@ def write_letter(slug: str) -> ResponseReturnValue:
             "The campaign's letter could not be filled in for an MP",
             extra={"campaign_id": campaign.id, "mp_id": mp_or_page.id},
         )
-        return render_letter_page(campaign, form, mp_or_page, notice=UNFILLED_LETTER_NOTICE)
-    return render_letter_page(campaign, form, mp_or_page)
+        return render_letter_page(
+            campaign, form, mp_or_page, notice=UNFILLED_LETTER_NOTICE, campaign_text=""
+        )
+    return render_letter_page(campaign, form, mp_or_page, campaign_text=form.body.data)
 
 
 def _letters_per_address() -> str:
@@ -214,6 +258,7 @@ def submit_letter(slug: str) -> ResponseReturnValue:
                 campaign,
                 mp_or_page,
                 _draft_from(form),
+                _letter_site(campaign),
                 require_confirmation=app_config().require_confirmation,
                 message_id_domain=app_config().mail_from_address.domain,
                 now=now(),
@@ -239,8 +284,18 @@ def _mp_or_postcode_page(campaign: Campaign, postcode: str) -> MpDetails | str:
 
 
 def render_letter_page(
-    campaign: Campaign, form: LetterForm, mp: MpDetails, notice: str | None = None
+    campaign: Campaign,
+    form: LetterForm,
+    mp: MpDetails,
+    notice: str | None = None,
+    campaign_text: str | None = None,
 ) -> str:
+    """The letter form; `campaign_text` is the letter we filled in (None: fill it in again), what
+    the hint under the letter measures it against, here and in site.js as they type."""
+    if campaign_text is None:
+        campaign_text = campaign_text_for(
+            db_session(), campaign, mp, public_campaign_url(campaign), now()
+        )
     return render_template(
         "supporter/letter.html",
         campaign=campaign,
@@ -248,6 +303,15 @@ def render_letter_page(
         mp=mp,
         notice=notice,
         require_confirmation=app_config().require_confirmation,
+        campaign_text=campaign_text,
+        touch=measure(form.body.data or "", campaign_text),
+    )
+
+
+def _letter_site(campaign: Campaign) -> LetterSite:
+    return LetterSite(
+        campaign_url=public_campaign_url(campaign),
+        organisation=app_config().mail_from_address.display_name,
     )
 
 

@@ -27,6 +27,7 @@ def letter_envelope(letter: Letter) -> LetterEnvelope:
         mp_name=letter.mp_name,
         mp_email=letter.mp_email,
         send_copy=letter.send_copy,
+        footer=letter.own_words_line or "",
     )
 
 

@@ -119,6 +119,26 @@ def test_supporter_writes_confirms_and_sends_a_letter_when_using_a_browser(
     assert str(letter["From"]) == "Jane Doe via Free Tibet <campaigns@freetibet.example>"
 
 
+def test_letter_page_updates_the_own_words_hint_after_a_pause_in_typing_when_script_runs(
+    site: LiveSite, new_page: Page
+) -> None:
+    page = new_page
+    page.goto(site.url(f"/c/{BAN_CHEN_SLUG}/letter?postcode=SW1A+1AA"))
+    hint = page.locator("#personal-touch")
+    expect(hint).to_have_text(re.compile(r"^Your letter is the campaign's text as it stands"))
+
+    page.get_by_label("Your letter").press("End")
+    page.get_by_label("Your letter").press_sequentially(
+        "\n\nMy grandmother fled Lhasa in 1959 and never saw her brothers again."
+    )
+
+    expect(hint).to_have_text(
+        re.compile(r"^About \d+% of this letter is in your own words \(1 sentence of your own\)")
+    )
+    expect(hint).to_have_attribute("aria-live", "polite")
+    audit(page, "letter page, own-words hint updated")
+
+
 def test_thank_you_page_copy_button_copies_the_campaign_link_when_script_runs(
     site: LiveSite, new_page: Page
 ) -> None:
