@@ -140,7 +140,9 @@ def accept_letter(
         )
     if not mp.email:
         raise MpHasNoEmail(f"{mp.name} has no public email address, so we can't send this.")
-    touch = measure(draft.body, campaign_text_for(session, campaign, mp, site.campaign_url, now))
+    # Read once: the letter is measured against, and records, the same version.
+    template = current_template(session, campaign.id)
+    touch = measure(draft.body, _filled_body(template, campaign, mp, site.campaign_url, now))
     _check_own_sentences(campaign, touch)
     personal = _personal_values(campaign, site, touch)
     key = supporter_key(draft.supporter.email)
@@ -156,7 +158,7 @@ def accept_letter(
     if existing is not None and existing.status == LetterStatus.EXPIRED:
         # Its link confirms nothing any more, so the supporter may write it again.
         _spend_email(recipient_budget, key)
-        if _rewrite_expired(session, existing, campaign, mp, draft, personal, status, now):
+        if _rewrite_expired(session, existing, template, mp, draft, personal, status, now):
             return AcceptedLetter(letter_id=existing.id, status=status)
     if existing is not None:
         _spend_email(recipient_budget, key)
@@ -166,7 +168,7 @@ def accept_letter(
         _spend_email(recipient_budget, key)
     try:
         letter = _store_new_letter(
-            session, campaign, mp, draft, personal, key, status, message_id_domain, now
+            session, campaign, template, mp, draft, personal, key, status, message_id_domain, now
         )
     except IntegrityError:
         # The same letter submitted twice at once: the other request stored it and its email
@@ -207,10 +209,18 @@ def campaign_text_for(
     """The campaign's letter as filled in for this MP: what a supporter's own words are
     measured against. Empty when it cannot be filled in (the supporter then writes it all)."""
     try:
-        return prefill_letter(
-            current_template(session, campaign.id), campaign, mp, campaign_url, now
-        )[1]
-    except (LetterRefused, TemplateProblem):
+        template = current_template(session, campaign.id)
+    except LetterRefused:
+        return ""
+    return _filled_body(template, campaign, mp, campaign_url, now)
+
+
+def _filled_body(
+    template: LetterTemplate, campaign: Campaign, mp: MpDetails, campaign_url: str, now: datetime
+) -> str:
+    try:
+        return prefill_letter(template, campaign, mp, campaign_url, now)[1]
+    except TemplateProblem:
         return ""
 
 
@@ -256,7 +266,7 @@ def _spend_email(recipient_budget: RecipientBudget | None, key: str) -> None:
 def _rewrite_expired(
     session: Session,
     existing: Letter,
-    campaign: Campaign,
+    template: LetterTemplate,
     mp: MpDetails,
     draft: LetterDraft,
     personal: dict[str, Any],
@@ -274,7 +284,7 @@ def _rewrite_expired(
             status,
             now,
             note="written again after the first letter expired",
-            template_id=current_template(session, campaign.id).id,
+            template_id=template.id,
             supporter_email=draft.supporter.email.lower(),
             **_letter_values(mp, draft),
             **personal,
@@ -315,6 +325,7 @@ def _tell_existing_owner(session: Session, existing: Letter, now: datetime) -> N
 def _store_new_letter(
     session: Session,
     campaign: Campaign,
+    template: LetterTemplate,
     mp: MpDetails,
     draft: LetterDraft,
     personal: dict[str, Any],
@@ -323,7 +334,6 @@ def _store_new_letter(
     message_id_domain: str,
     now: datetime,
 ) -> Letter:
-    template = current_template(session, campaign.id)
     require_confirmation = status == LetterStatus.AWAITING_CONFIRMATION
     with transaction(session):
         letter = Letter(
