@@ -58,6 +58,9 @@ class CampaignDetails:
     target_letters: int | None = None
     next_ask_text: str = ""
     next_ask_url: str | None = None
+    # Replies and public figures.
+    track_replies: bool = True
+    public_reply_figures: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,8 @@ def details_of(campaign: Campaign) -> CampaignDetails:
         target_letters=campaign.target_letters,
         next_ask_text=campaign.next_ask_text,
         next_ask_url=campaign.next_ask_url,
+        track_replies=campaign.track_replies,
+        public_reply_figures=campaign.public_reply_figures,
     )
 
 
@@ -201,6 +206,8 @@ def _apply(session: Session, campaign: Campaign, details: CampaignDetails) -> No
     campaign.target_letters = details.target_letters
     campaign.next_ask_text = details.next_ask_text
     campaign.next_ask_url = details.next_ask_url or None
+    campaign.track_replies = details.track_replies
+    campaign.public_reply_figures = details.public_reply_figures
     session.add(campaign)
     try:
         session.flush()

@@ -316,6 +316,8 @@ def _details_from(form: CampaignForm) -> settings.CampaignDetails:
         target_letters=form.target_letters.data,
         next_ask_text=form.next_ask_text.data or "",
         next_ask_url=form.next_ask_url.data or None,
+        track_replies=form.track_replies.data,
+        public_reply_figures=form.public_reply_figures.data,
     )
 
 

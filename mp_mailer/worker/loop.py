@@ -15,7 +15,7 @@ from mp_mailer.clients.smtp_relay import SmtpRelay
 from mp_mailer.clients.smtp_replies import SmtpAuthenticationError, SmtpRelayUnavailable
 from mp_mailer.db import utcnow
 from mp_mailer.models import EmailKind
-from mp_mailer.services import pacing, supporter_notices
+from mp_mailer.services import pacing, reply_checks, supporter_notices
 from mp_mailer.services.outbox.claims import (
     claim_next_confirmation,
     claim_next_copy,
@@ -40,6 +40,7 @@ from mp_mailer.worker.senders import (
     send_copy,
     send_letter,
     send_notice,
+    send_reply_check,
 )
 from mp_mailer.worker.settings import Clock, RelayUnavailable, WorkerSettings
 
@@ -144,7 +145,11 @@ def _deliver_due(
         reclaim_expired_leases(session, clock())
         expire_unconfirmed(session, clock(), link_lifetime)
         delivered += _send_already_written_notices(session, relay, settings, clock)
-        if not _has_due_work(session, clock()):
+        if settings.reply_check_days > 0:
+            reply_checks.schedule_due_checks(
+                session, clock(), timedelta(days=settings.reply_check_days)
+            )
+        if not _has_due_work(session, settings, clock()):
             return delivered, delivered > 0
         # Asked once per pass, not per email: each claim below is itself the check that an
         # email is due, and says None when none is.
@@ -172,8 +177,12 @@ def _send_already_written_notices(
     )
 
 
-def _has_due_work(session: Session, now: datetime) -> bool:
-    return has_due_email(session, now) or supporter_notices.has_due_notice(session, now)
+def _has_due_work(session: Session, settings: WorkerSettings, now: datetime) -> bool:
+    return (
+        has_due_email(session, now)
+        or supporter_notices.has_due_notice(session, now)
+        or (settings.reply_check_days > 0 and reply_checks.has_due_check(session, now))
+    )
 
 
 def _open_relay(relay: SmtpRelay) -> None:
@@ -190,12 +199,16 @@ def _claim_next(session: Session, settings: WorkerSettings, clock: Clock) -> Cla
         held_back = pacing.held_back_conditions(session, now)
         return claim_next_letter(session, now, lease, token, held_back)
 
-    for claim_next in (
+    claimers = [
         claim_next_confirmation,
         claim_next_paced_letter,
         claim_next_copy,
         supporter_notices.claim_next_notice,
-    ):
+    ]
+    if settings.reply_check_days > 0:
+        # Last: a question that can wait never holds up a letter or a confirmation.
+        claimers.append(reply_checks.claim_next_check)
+    for claim_next in claimers:
         claim = claim_next(session, clock(), settings.lease, new_claim_token())
         if claim is not None:
             return claim
@@ -216,6 +229,7 @@ def _deliver_one(
         EmailKind.LETTER: send_letter,
         EmailKind.COPY: send_copy,
         EmailKind.NOTICE: send_notice,
+        EmailKind.REPLY_CHECK: send_reply_check,
     }[claim.kind]
     try:
         return send(session, relay, settings, claim, clock)
@@ -259,6 +273,10 @@ def _record_unsendable(
             record_permanent_failure(session, claim, result, clock())
         elif claim.kind == EmailKind.CONFIRMATION:
             record_confirmation_permanent_failure(session, claim, result, clock())
+        elif claim.kind == EmailKind.REPLY_CHECK:
+            reply_checks.record_check_failure(
+                session, claim, result, clock(), settings.retry_policy, permanent=True
+            )
         elif claim.kind == EmailKind.NOTICE:
             supporter_notices.record_notice_failure(
                 session, claim, result, clock(), settings.retry_policy, permanent=True

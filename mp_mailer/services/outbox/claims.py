@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.db import transaction
 from mp_mailer.models import EmailKind, Letter, LetterStatus
+from mp_mailer.services import reply_checks
 from mp_mailer.services.outbox.transitions import (
     DUE_STATUSES,
     Claim,
@@ -112,6 +113,8 @@ def _claim_without_status_change(
 
 def still_claimed(session: Session, claim: Claim, now: datetime) -> bool:
     """Whether the claim is still this worker's, with lease left: checked right before sending."""
+    if claim.kind == EmailKind.REPLY_CHECK:
+        return reply_checks.still_claimed(session, claim, now)
     statuses = {
         EmailKind.LETTER: [LetterStatus.SENDING],
         EmailKind.CONFIRMATION: [LetterStatus.AWAITING_CONFIRMATION],
@@ -162,6 +165,8 @@ def reclaim_expired_leases(session: Session, now: datetime) -> list[int]:
 def release_claim(session: Session, claim: Claim, now: datetime, note: str) -> bool:
     """Hand a claimed email back untouched (not attempted, e.g. the relay is down): it keeps its
     due time and no attempt is counted."""
+    if claim.kind == EmailKind.REPLY_CHECK:
+        return reply_checks.release_check(session, claim)
     with transaction(session):
         if claim.kind != EmailKind.LETTER:
             result = session.execute(
