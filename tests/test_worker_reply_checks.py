@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from freezegun import freeze_time
 from flask.testing import FlaskClient
+from freezegun import freeze_time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
