@@ -263,6 +263,8 @@ class Letter(Base):
         # The send log and the figures (migration 0002).
         Index("ix_letters_campaign_status_created", "campaign_id", "status", "created_at", "id"),
         Index("ix_letters_status_mp", "status", "mp_id", "campaign_id", "created_at", "sent_at"),
+        # The worker's search for letters whose supporter is due a reply check (migration 0008).
+        Index("ix_letters_status_sent", "status", "sent_at"),
         # Substring search on supporters; PostgreSQL only, and only where pg_trgm is available.
         Index(
             "ix_letters_supporter_trgm",

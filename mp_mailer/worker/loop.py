@@ -46,6 +46,8 @@ from mp_mailer.worker.settings import Clock, RelayUnavailable, WorkerSettings
 
 logger = logging.getLogger(__name__)
 
+REPLY_CHECK_SEARCH_INTERVAL = timedelta(minutes=5)
+
 
 class _RelayOutage:
     """The worker's wait while the relay is down: capped exponential, logged once per outage."""
@@ -75,6 +77,23 @@ class _RelayOutage:
         self.failures = 0
 
 
+class _ReplyCheckSchedule:
+    """Looks for letters newly due a reply check at most every few minutes, not every pass: a
+    check due today can wait minutes, and the search covers a month of sent letters."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self._after = timedelta(days=settings.reply_check_days)
+        self._last: datetime | None = None
+
+    def run(self, session: Session, now: datetime) -> None:
+        if self._after <= timedelta():
+            return
+        if self._last is not None and now - self._last < REPLY_CHECK_SEARCH_INTERVAL:
+            return
+        reply_checks.schedule_due_checks(session, now, self._after)
+        self._last = now
+
+
 def run_worker(
     session_factory: sessionmaker[Session],
     make_relay: Callable[[], SmtpRelay],
@@ -96,12 +115,13 @@ def run_worker(
     pause = wait or stop.wait
     outage = _RelayOutage(settings.retry_policy.base_delay, settings.relay_outage_max_wait)
     heartbeat = HeartbeatRecorder(session_factory)
+    schedule = _ReplyCheckSchedule(settings)
     delivered = 0
     with make_relay() as relay:
         while not stop.is_set():
             try:
                 sent_now, did_work = _deliver_due(
-                    session_factory, relay, settings, stop, clock, heartbeat
+                    session_factory, relay, settings, stop, clock, heartbeat, schedule
                 )
                 delivered += sent_now
                 if did_work:
@@ -136,6 +156,7 @@ def _deliver_due(
     stop: threading.Event,
     clock: Clock,
     heartbeat: HeartbeatRecorder,
+    schedule: _ReplyCheckSchedule,
 ) -> tuple[int, bool]:
     """Send due emails one claim at a time until none is due; (accepted, whether any was due)."""
     delivered = 0
@@ -145,10 +166,7 @@ def _deliver_due(
         reclaim_expired_leases(session, clock())
         expire_unconfirmed(session, clock(), link_lifetime)
         delivered += _send_already_written_notices(session, relay, settings, clock)
-        if settings.reply_check_days > 0:
-            reply_checks.schedule_due_checks(
-                session, clock(), timedelta(days=settings.reply_check_days)
-            )
+        schedule.run(session, clock())
         if not _has_due_work(session, settings, clock()):
             return delivered, delivered > 0
         # Asked once per pass, not per email: each claim below is itself the check that an

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.db import utcnow
 from mp_mailer.models import ReplyAnswer, ReplyCheck
-from mp_mailer.services.reply_checks import make_answer_token
+from mp_mailer.services.reply_checks import AnswerOutcome, answer_check, make_answer_token
 from mp_mailer.services.supporter_data import (
     erase_letters,
     export_letters,
@@ -220,3 +220,16 @@ def test_not_yet_schedules_one_more_ask_a_week_later(
     second = db_session.scalars(select(ReplyCheck).where(ReplyCheck.round == 2)).one()
     assert second.due_at is not None
     assert timedelta(days=6, hours=23) < second.due_at - utcnow() <= timedelta(days=7)
+
+
+def test_answer_check_changes_nothing_when_the_check_was_answered_meanwhile(
+    db_session: Session,
+) -> None:
+    check = create_reply_check(db_session, create_sent_letter(db_session))
+    token = make_answer_token(TEST_SECRET_KEY, check.id, check.letter_id)
+    answer_check(db_session, TEST_SECRET_KEY, token, ReplyAnswer.NO, utcnow())
+
+    outcome = answer_check(db_session, TEST_SECRET_KEY, token, ReplyAnswer.YES, utcnow())
+
+    assert outcome == AnswerOutcome.ALREADY_ANSWERED
+    assert _fresh(db_session, check).answer == ReplyAnswer.NO

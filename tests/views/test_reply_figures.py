@@ -171,7 +171,7 @@ def test_reply_figures_csv_has_a_row_per_mp_with_its_counts(
 def test_reply_figures_csv_neutralises_a_formula_in_a_name(
     client: FlaskClient, db_session: Session, campaign: Campaign, staff: User
 ) -> None:
-    create_sent_letter(db_session, campaign, mp_name="=HYPERLINK(\"https://evil.example\")")
+    create_sent_letter(db_session, campaign, mp_name='=HYPERLINK("https://evil.example")')
 
     response = client.get(path_for("send_log.replies_csv", campaign=campaign.id))
 

@@ -68,6 +68,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reply_checks")),
         sa.UniqueConstraint("letter_id", "round", name=op.f("uq_reply_checks_letter_id_round")),
     )
+    op.create_index("ix_letters_status_sent", "letters", ["status", "sent_at"])
     op.create_index("ix_reply_checks_due", "reply_checks", ["sent_at", "due_at"])
     op.create_index(op.f("ix_reply_checks_letter_id"), "reply_checks", ["letter_id"])
 
@@ -76,6 +77,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_reply_checks_letter_id"), table_name="reply_checks")
     op.drop_index("ix_reply_checks_due", table_name="reply_checks")
     op.drop_table("reply_checks")
+    op.drop_index("ix_letters_status_sent", table_name="letters")
     op.execute("DELETE FROM delivery_attempts WHERE kind = 'reply_check'")
     with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
         batch_op.alter_column(
