@@ -281,3 +281,22 @@ def test_supporter_answer_yes_shows_in_staff_figures_end_to_end(
     assert "1 of 1 who answered" in text_of(figures, "tfoot")
     db_session.expire_all()
     assert db_session.scalars(select(ReplyCheck.answer)).one() == ReplyAnswer.YES
+
+
+def test_letter_page_lists_the_reply_check_among_its_delivery_attempts(
+    client: FlaskClient,
+    db_session: Session,
+    smtp_server: SmtpTestServer,
+    deliver: Any,
+    clock: Clock,
+    login_as: Any,
+) -> None:
+    letter = create_sent_letter(db_session)
+    clock.offset = timedelta(days=15)
+    deliver()
+    login_as("staff")
+
+    response = client.get(f"/admin/letters/{letter.id}")
+
+    assert response.status_code == 200
+    assert "Has your MP replied? (to supporter)" in text_of(response, "main")
