@@ -18,6 +18,7 @@ from mp_mailer.models import Campaign
 from mp_mailer.services.campaign_progress import ProgressCounter
 from mp_mailer.services.mp_cache import MpDetails
 from mp_mailer.services.mp_lookup import LookupBudget
+from mp_mailer.services.send_log.reply_figures import PublicReplyFigures
 from mp_mailer.services.supporter_mail import RecipientBudget
 from mp_mailer.services.warm_lookups import WarmLookups
 
@@ -68,6 +69,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         site_wide=f"{config.members_api_lookups_per_minute} per minute",
     )
     app.extensions["mp_mailer.progress_counter"] = ProgressCounter()
+    app.extensions["mp_mailer.public_reply_figures"] = PublicReplyFigures()
 
     app.extensions["mp_mailer.recipient_budget"] = RecipientBudget(
         config.ratelimit_storage_uri, config.emails_per_supporter
@@ -98,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
         health,
         privacy,
         privacy_requests,
+        replies,
         send_log,
         supporter,
         users,
@@ -110,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
         branding.blueprint,
         health.blueprint,
         supporter.blueprint,
+        replies.blueprint,
         auth.blueprint,
         campaigns.blueprint,
         users.blueprint,

@@ -90,6 +90,7 @@ def worker_settings(config: Config) -> WorkerSettings:
         bounce_addresses=BounceAddresses(config.secret_key, config.bounce_address)
         if config.bounce_address
         else None,
+        reply_check_days=config.reply_check_days,
     )
 
 

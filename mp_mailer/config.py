@@ -76,6 +76,8 @@ class Config:
     emails_per_supporter: str = "3 per hour; 6 per day"
     staff_session_hours: int = 8
     retention_days: int = 180
+    # Days after a letter is sent that its supporter is asked "has your MP replied?"; 0: never.
+    reply_check_days: int = 14
     sink_directory: str = ""
     trusted_proxies: int = 0
     log_level: str = "INFO"
@@ -135,6 +137,7 @@ _ENV_NAMES = {
     "mail_redirect_to": "MAIL_REDIRECT_TO",
     "require_confirmation": "REQUIRE_CONFIRMATION",
     "confirmation_max_age_hours": "CONFIRMATION_MAX_AGE_HOURS",
+    "reply_check_days": "REPLY_CHECK_DAYS",
     "ratelimit_storage_uri": "RATELIMIT_STORAGE_URI",
     "retry_base_seconds": "RETRY_BASE_SECONDS",
     "delivery_retry_window_hours": "DELIVERY_RETRY_WINDOW_HOURS",

@@ -184,6 +184,35 @@ class ConfirmForm(FlaskForm):
     """Only a CSRF token: confirming is a deliberate press, not an email scanner's visit."""
 
 
+class ReplyAnswerForm(FlaskForm):
+    """Whether the MP replied: one press of a button, never a link's visit (mail scanners open
+    links; only a person submits the form)."""
+
+    answer = RadioField(
+        "Has your MP replied to your letter?",
+        choices={"yes": "Yes, they replied", "not_yet": "Not yet", "no": "No"},
+        description={"not_yet": "We will ask you once more, in a week."},
+        validators=[InputRequired("Choose whether your MP has replied.")],
+    )
+    reply_text = TextAreaField(
+        "Their reply (optional)",
+        filters=[strip_whitespace],
+        validators=[
+            Optional(),
+            Length(max=20_000, message="Keep the reply under 20,000 characters."),
+        ],
+    )
+    keep_reply = BooleanField(
+        "Keep the text of the reply with my letter, so the campaign can read it"
+    )
+
+    def validate_keep_reply(self, field: Field) -> None:
+        if self.reply_text.data and self.answer.data == "yes" and not field.data:
+            raise ValidationError(
+                "Tick the box to let us keep the reply, or remove its text from the box above."
+            )
+
+
 class LoginForm(FlaskForm):
     email = EmailField(
         "Email address",
@@ -416,6 +445,11 @@ class CampaignForm(FlaskForm):
         ],
     )
     footer_own_words_line = BooleanField("Add a line about their own words at the foot of letters")
+    # Replies and public figures: kept last, in their own fieldset.
+    track_replies = BooleanField("Ask supporters whether their MP replied", default=True)
+    public_reply_figures = BooleanField(
+        "Show the campaign's reply figures and league table on a public page"
+    )
 
 
 class NewCampaignForm(CampaignForm):

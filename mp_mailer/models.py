@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -85,6 +86,8 @@ class EmailKind(StrEnum):
     COPY = "copy"
     # The one email telling the supporter their letter did not reach the MP.
     NOTICE = "notice"
+    # "Has your MP replied?", some days after the letter was sent (a reply check's email).
+    REPLY_CHECK = "reply_check"
 
 
 class ReturnedMailKind(StrEnum):
@@ -97,6 +100,14 @@ class ReturnedMailKind(StrEnum):
     ACKNOWLEDGEMENT = "acknowledgement"
     OUT_OF_OFFICE = "out_of_office"
     UNRECOGNISED = "unrecognised"
+
+
+class ReplyAnswer(StrEnum):
+    """What a supporter said when asked whether their MP had replied."""
+
+    YES = "yes"
+    NOT_YET = "not_yet"
+    NO = "no"
 
 
 class AttemptOutcome(StrEnum):
@@ -162,6 +173,12 @@ class Campaign(Base):
     # have (0: none asked), and whether the letter's foot says how much is in their own words.
     min_own_sentences: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     footer_own_words_line: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    # Replies (migration 0009): ask supporters whether their MP replied, and show the campaign's
+    # reply figures and league table on a public page.
+    track_replies: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    public_reply_figures: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -254,6 +271,8 @@ class Letter(Base):
         # The send log and the figures (migration 0002).
         Index("ix_letters_campaign_status_created", "campaign_id", "status", "created_at", "id"),
         Index("ix_letters_status_mp", "status", "mp_id", "campaign_id", "created_at", "sent_at"),
+        # The worker's search for letters whose supporter is due a reply check (migration 0009).
+        Index("ix_letters_status_sent", "status", "sent_at"),
         # Substring search on supporters; PostgreSQL only, and only where pg_trgm is available.
         Index(
             "ix_letters_supporter_trgm",
@@ -494,3 +513,37 @@ class PetitionClick(Base):
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReplyCheck(Base):
+    """One "has your MP replied?" email about a sent letter, and the supporter's answer.
+
+    Round 1 is created by the worker once the letter has been sent long enough (the unique
+    (letter_id, round) makes that once, whichever worker gets there first); round 2 only when the
+    supporter answered round 1 "not yet". Its own claim and lease, so it never holds the letter's.
+    """
+
+    __tablename__ = "reply_checks"
+    __table_args__ = (
+        UniqueConstraint("letter_id", "round"),
+        Index("ix_reply_checks_due", "sent_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # None once sent, or given up on.
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    answer: Mapped[ReplyAnswer | None] = mapped_column(_enum(ReplyAnswer, "reply_answer"))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The MP's reply as the supporter pasted it, kept only with their consent; erasure removes it.
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    reply_text_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    letter: Mapped[Letter] = relationship()

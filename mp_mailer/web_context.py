@@ -21,6 +21,7 @@ from mp_mailer.models import Campaign
 from mp_mailer.services.campaign_progress import CampaignProgress, ProgressCounter
 from mp_mailer.services.mp_cache import MpDetails
 from mp_mailer.services.mp_lookup import CacheLifetimes, LookupBudget
+from mp_mailer.services.send_log.reply_figures import PublicReplyFigures, ReplyFigures
 from mp_mailer.services.sender_checks import DkimKey, SenderReport, check_sender
 from mp_mailer.services.supporter_mail import RecipientBudget
 from mp_mailer.services.warm_lookups import WarmLookups
@@ -106,6 +107,12 @@ def campaign_progress(campaign: Campaign) -> CampaignProgress:
     """Letters sent and MPs reached, counted at most once a minute per process."""
     counter: ProgressCounter = current_app.extensions["mp_mailer.progress_counter"]
     return counter.progress(db_session(), campaign, now())
+
+
+def public_reply_figures(campaign_id: int) -> ReplyFigures:
+    """The campaign's reply figures for its public page, counted at most every few minutes."""
+    cache: PublicReplyFigures = current_app.extensions["mp_mailer.public_reply_figures"]
+    return cache.figures(db_session(), campaign_id, now())
 
 
 def sender_report() -> SenderReport:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -21,6 +21,8 @@ from mp_mailer.models import (
     Letter,
     LetterStatus,
     LetterTemplate,
+    ReplyAnswer,
+    ReplyCheck,
     User,
     UserRole,
 )
@@ -184,3 +186,44 @@ def create_queued_letters(session: Session, campaign: Campaign, count: int) -> l
     session.execute(insert(Letter), rows)
     session.commit()
     return list(session.scalars(select(Letter.id).where(Letter.campaign_id == campaign.id)))
+
+
+def create_sent_letter(
+    session: Session, campaign: Campaign | None = None, **overrides: Any
+) -> Letter:
+    """A letter the relay accepted just now, as the worker leaves it."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "status": LetterStatus.SENT,
+        "confirmed_at": now,
+        "sent_at": now,
+        "next_attempt_at": None,
+    }
+    values.update(overrides)
+    return create_letter(session, campaign, **values)
+
+
+def create_reply_check(
+    session: Session,
+    letter: Letter,
+    *,
+    answer: ReplyAnswer | None = None,
+    **overrides: Any,
+) -> ReplyCheck:
+    """A "has your MP replied?" email already sent about the letter, answered if `answer`."""
+    sent_at = (letter.sent_at or utcnow()) + timedelta(days=14)
+    values: dict[str, Any] = {
+        "letter_id": letter.id,
+        "round": 1,
+        "created_at": sent_at,
+        "sent_at": sent_at,
+        "attempt_count": 0,
+        "answer": answer,
+        "answered_at": sent_at + timedelta(days=1) if answer else None,
+        "reply_text_consent": False,
+    }
+    values.update(overrides)
+    check = ReplyCheck(**values)
+    session.add(check)
+    session.commit()
+    return check

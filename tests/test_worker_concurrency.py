@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.cli import smtp_settings, worker_settings
 from mp_mailer.clients.smtp_relay import SmtpRelay
-from mp_mailer.models import Letter, LetterStatus
+from mp_mailer.models import Letter, LetterStatus, ReplyCheck
 from mp_mailer.services.outbox.claims import claim_next_letter
 from mp_mailer.services.outbox.transitions import DUE_STATUSES, transition
 from mp_mailer.worker.loop import run_worker
 from tests.conftest import Clock
-from tests.factories import create_campaign, create_letter
+from tests.factories import create_campaign, create_letter, create_sent_letter
 from tests.smtp_server import SmtpTestServer
 
 LETTERS = 12
@@ -119,6 +119,33 @@ def test_workers_send_each_confirmation_once_when_the_relay_is_slow_and_the_leas
     recipients = Counter(str(message["To"]) for message in smtp_server.messages)
     assert len(recipients) == LETTERS
     assert set(recipients.values()) == {1}
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+def test_workers_send_each_reply_check_once_when_the_relay_is_slow_and_the_lease_short(
+    app: Flask, db_session: Session, smtp_server: SmtpTestServer, workers: int
+) -> None:
+    campaign = create_campaign(db_session)
+    sent_at = Clock()() - timedelta(days=15)
+    for _ in range(LETTERS):
+        create_sent_letter(db_session, campaign, sent_at=sent_at)
+    smtp_server.delay_seconds = RELAY_DELAY_SECONDS
+
+    run_workers(app, workers, lambda: reply_checks_sent(app) >= LETTERS)
+
+    deliveries = Counter(str(message["Message-ID"]) for message in smtp_server.messages)
+    assert len(deliveries) == LETTERS
+    assert set(deliveries.values()) == {1}
+
+
+def reply_checks_sent(app: Flask) -> int:
+    with app.extensions["mp_mailer.session_factory"]() as session:
+        return (
+            session.scalar(
+                select(func.count()).select_from(ReplyCheck).where(ReplyCheck.sent_at.is_not(None))
+            )
+            or 0
+        )
 
 
 def test_claim_gets_nothing_while_another_session_holds_the_letter_on_postgresql(

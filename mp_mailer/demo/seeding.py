@@ -8,11 +8,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from mp_mailer.db import transaction
+from mp_mailer.db import transaction, utcnow
 from mp_mailer.demo.people import DEMO_MEMBER_ID_START, DemoMember, demo_members
 from mp_mailer.demo.stories import (
     DEFAULT_DAYS,
@@ -32,7 +33,10 @@ from mp_mailer.models import (
     Letter,
     LetterEvent,
     LetterTemplate,
+    ReplyAnswer,
+    ReplyCheck,
 )
+from mp_mailer.services.reply_checks import RECEIVED_STATUSES
 from mp_mailer.services.seed import BAN_CHEN_SLUG, seed_first_campaign
 
 DEMO_CAMPAIGN_SLUG = "demo-free-the-panchen-lama"
@@ -246,3 +250,36 @@ def _insert(session: Session, batch: Sequence[DemoLetter]) -> None:
         session.execute(insert(DeliveryAttempt), attempts)
     if events:
         session.execute(insert(LetterEvent), events)
+    checks = [
+        check
+        for letter_id, letter in zip(ids, batch, strict=True)
+        if (check := _demo_reply_check(letter_id, letter.row, utcnow())) is not None
+    ]
+    if checks:
+        session.execute(insert(ReplyCheck), checks)
+
+
+DEMO_ANSWERS = (ReplyAnswer.YES, ReplyAnswer.NO, None, ReplyAnswer.YES, None)
+
+
+def _demo_reply_check(letter_id: int, row: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+    """Every received demo letter gets its reply check already settled, so the worker never asks
+    a demo supporter: asked and perhaps answered once the days have passed, else given up."""
+    sent_at = row.get("sent_at")
+    if row["status"] not in RECEIVED_STATUSES or sent_at is None:
+        return None
+    asked_at = sent_at + timedelta(days=14)
+    asked = asked_at <= now
+    answered_at = asked_at + timedelta(days=1 + letter_id % 9)
+    answer = DEMO_ANSWERS[letter_id % len(DEMO_ANSWERS)] if answered_at <= now else None
+    return {
+        "letter_id": letter_id,
+        "round": 1,
+        "created_at": asked_at if asked else now,
+        "due_at": None,
+        "sent_at": asked_at if asked else None,
+        "attempt_count": 0,
+        "answer": answer,
+        "answered_at": answered_at if answer else None,
+        "reply_text_consent": False,
+    }

@@ -62,6 +62,9 @@ class CampaignDetails:
     # foot of each letter saying how much of it is in their own words.
     min_own_sentences: int = 0
     footer_own_words_line: bool = False
+    # Replies and public figures.
+    track_replies: bool = True
+    public_reply_figures: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,8 @@ def details_of(campaign: Campaign) -> CampaignDetails:
         next_ask_url=campaign.next_ask_url,
         min_own_sentences=campaign.min_own_sentences,
         footer_own_words_line=campaign.footer_own_words_line,
+        track_replies=campaign.track_replies,
+        public_reply_figures=campaign.public_reply_figures,
     )
 
 
@@ -209,6 +214,8 @@ def _apply(session: Session, campaign: Campaign, details: CampaignDetails) -> No
     campaign.next_ask_url = details.next_ask_url or None
     campaign.min_own_sentences = details.min_own_sentences
     campaign.footer_own_words_line = details.footer_own_words_line
+    campaign.track_replies = details.track_replies
+    campaign.public_reply_figures = details.public_reply_figures
     session.add(campaign)
     try:
         session.flush()

@@ -16,11 +16,11 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from mp_mailer.db import transaction
 from mp_mailer.errors import DomainError
-from mp_mailer.models import DeliveryAttempt, Letter, LetterStatus, PrivacyRecord
+from mp_mailer.models import DeliveryAttempt, Letter, LetterStatus, PrivacyRecord, ReplyCheck
 from mp_mailer.services.outbox.transitions import transition
 from mp_mailer.services.supporter_identity import supporter_key
 
@@ -99,10 +99,32 @@ def export_letters(letters: Sequence[Letter]) -> dict[str, Any]:
                 "wants_campaign_updates": letter.wants_updates,
                 "subject": letter.subject,
                 "body": letter.body,
+                "asked_whether_the_mp_replied": [
+                    {
+                        "asked_at_utc": _iso(check.sent_at),
+                        "answer": str(check.answer) if check.answer else None,
+                        "answered_at_utc": _iso(check.answered_at),
+                        "reply_text": check.reply_text,
+                    }
+                    for check in _sent_checks(letter)
+                ],
             }
             for letter in letters
         ]
     }
+
+
+def _sent_checks(letter: Letter) -> list[ReplyCheck]:
+    session = object_session(letter)
+    if session is None:
+        return []
+    return list(
+        session.scalars(
+            select(ReplyCheck)
+            .where(ReplyCheck.letter_id == letter.id, ReplyCheck.sent_at.is_not(None))
+            .order_by(ReplyCheck.round)
+        )
+    )
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -175,7 +197,25 @@ def _erase_one(
         .values(smtp_reply=None)
         .execution_options(synchronize_session=False)
     )
+    _erase_reply_checks(session, letter_id)
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _erase_reply_checks(session: Session, letter_id: int) -> None:
+    """The MP's reply the supporter pasted goes, and no more "has your MP replied?" emails; the
+    answers stay (they name nobody), so the reply figures stay true."""
+    session.execute(
+        update(ReplyCheck)
+        .where(ReplyCheck.letter_id == letter_id)
+        .values(reply_text=None, reply_text_consent=False)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(ReplyCheck)
+        .where(ReplyCheck.letter_id == letter_id, ReplyCheck.sent_at.is_(None))
+        .values(due_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def erase_supporter(

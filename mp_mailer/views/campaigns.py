@@ -327,6 +327,8 @@ def _details_from(form: CampaignForm) -> settings.CampaignDetails:
         next_ask_url=form.next_ask_url.data or None,
         min_own_sentences=form.min_own_sentences.data or 0,
         footer_own_words_line=form.footer_own_words_line.data,
+        track_replies=form.track_replies.data,
+        public_reply_figures=form.public_reply_figures.data,
     )
 
 

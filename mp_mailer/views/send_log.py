@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from mp_mailer.models import UserRole
 from mp_mailer.permissions import role_required
 from mp_mailer.services.personal_touch import BAND_LABELS
-from mp_mailer.services.send_log import export, filters, listing, mp_reach
+from mp_mailer.services.send_log import export, filters, listing, mp_reach, reply_figures
 from mp_mailer.services.send_log import figures as letter_figures
 from mp_mailer.services.send_log import letter_detail as one_letter
 from mp_mailer.services.send_log.filters import LetterFilter
@@ -191,3 +191,68 @@ def list_mps() -> ResponseReturnValue:
         reach=mp_reach.mp_reach(db_session(), campaign_id),
         campaigns=filters.campaign_choices(db_session()),
     )
+
+
+@blueprint.route("/replies")
+@role_required(UserRole.STAFF)
+def replies() -> ResponseReturnValue:
+    campaigns = filters.campaign_choices(db_session())
+    campaign_id = _replies_campaign(campaigns)
+    return render_template(
+        "send_log/replies.html",
+        campaigns=campaigns,
+        campaign_id=campaign_id,
+        figures=reply_figures.reply_figures(db_session(), campaign_id) if campaign_id else None,
+        min_letters=reply_figures.MIN_LETTERS_FOR_A_RATE,
+    )
+
+
+@blueprint.route("/replies/mp/<int:mp_id>")
+@role_required(UserRole.STAFF)
+def replies_for_mp(mp_id: int) -> ResponseReturnValue:
+    campaigns = filters.campaign_choices(db_session())
+    campaign_id = _replies_campaign(campaigns)
+    if campaign_id is None:
+        abort(404)
+    letters = reply_figures.mp_letters(db_session(), campaign_id, mp_id)
+    if not letters:
+        abort(404)
+    tally = next(
+        (
+            mp
+            for mp in reply_figures.reply_figures(db_session(), campaign_id).mps
+            if mp.mp_id == mp_id
+        ),
+        None,
+    )
+    return render_template(
+        "send_log/replies_mp.html",
+        campaign_id=campaign_id,
+        campaign_title=dict(campaigns)[campaign_id],
+        letters=letters,
+        tally=tally,
+        min_letters=reply_figures.MIN_LETTERS_FOR_A_RATE,
+    )
+
+
+@blueprint.route("/replies.csv")
+@role_required(UserRole.STAFF)
+def replies_csv() -> ResponseReturnValue:
+    campaign_id = _replies_campaign(filters.campaign_choices(db_session()))
+    if campaign_id is None:
+        abort(404)
+    figures = reply_figures.reply_figures(db_session(), campaign_id)
+    return Response(
+        reply_figures.figures_csv(figures),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="replies-{campaign_id}.csv"'},
+    )
+
+
+def _replies_campaign(campaigns: list[tuple[int, str]]) -> int | None:
+    """The campaign asked for, or the first one; None when there is no such campaign."""
+    asked = request.args.get("campaign", type=database_id)
+    known = [campaign_id for campaign_id, _ in campaigns]
+    if asked is not None:
+        return asked if asked in known else None
+    return known[0] if known else None

@@ -18,7 +18,7 @@ from mp_mailer.clients.smtp_relay import SmtpRelay
 from mp_mailer.clients.smtp_replies import SmtpAuthenticationError, SmtpRelayUnavailable
 from mp_mailer.db import utcnow
 from mp_mailer.models import CampaignPacing, EmailKind
-from mp_mailer.services import pacing, supporter_notices
+from mp_mailer.services import pacing, reply_checks, supporter_notices
 from mp_mailer.services.outbox.claims import (
     claim_next_confirmation,
     claim_next_copy,
@@ -43,12 +43,15 @@ from mp_mailer.worker.senders import (
     send_copy,
     send_letter,
     send_notice,
+    send_reply_check,
 )
 from mp_mailer.worker.settings import Clock, RelayUnavailable, WorkerSettings
 
 ClaimNext = Callable[[Session, datetime, timedelta, str], Claim | None]
 
 logger = logging.getLogger(__name__)
+
+REPLY_CHECK_SEARCH_INTERVAL = timedelta(minutes=5)
 
 
 class _RelayOutage:
@@ -79,6 +82,23 @@ class _RelayOutage:
         self.failures = 0
 
 
+class _ReplyCheckSchedule:
+    """Looks for letters newly due a reply check at most every few minutes, not every pass: a
+    check due today can wait minutes, and the search covers a month of sent letters."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self._after = timedelta(days=settings.reply_check_days)
+        self._last: datetime | None = None
+
+    def run(self, session: Session, now: datetime) -> None:
+        if self._after <= timedelta():
+            return
+        if self._last is not None and now - self._last < REPLY_CHECK_SEARCH_INTERVAL:
+            return
+        reply_checks.schedule_due_checks(session, now, self._after)
+        self._last = now
+
+
 def run_worker(
     session_factory: sessionmaker[Session],
     make_relay: Callable[[], SmtpRelay],
@@ -100,12 +120,13 @@ def run_worker(
     pause = wait or stop.wait
     outage = _RelayOutage(settings.retry_policy.base_delay, settings.relay_outage_max_wait)
     heartbeat = HeartbeatRecorder(session_factory)
+    schedule = _ReplyCheckSchedule(settings)
     delivered = 0
     with make_relay() as relay:
         while not stop.is_set():
             try:
                 sent_now, did_work = _deliver_due(
-                    session_factory, relay, settings, stop, clock, heartbeat
+                    session_factory, relay, settings, stop, clock, heartbeat, schedule
                 )
                 delivered += sent_now
                 if did_work:
@@ -140,6 +161,7 @@ def _deliver_due(
     stop: threading.Event,
     clock: Clock,
     heartbeat: HeartbeatRecorder,
+    schedule: _ReplyCheckSchedule,
 ) -> tuple[int, bool]:
     """Send due emails one claim at a time until none is due; (accepted, whether any was due)."""
     delivered = 0
@@ -152,7 +174,8 @@ def _deliver_due(
         reclaim_expired_leases(session, clock())
         expire_unconfirmed(session, clock(), link_lifetime)
         delivered += _send_already_written_notices(session, relay, settings, clock)
-        if not _has_due_work(session, clock()):
+        schedule.run(session, clock())
+        if not _has_due_work(session, settings, clock()):
             return delivered, delivered > 0
         # Asked once per pass, not per email: each claim below is itself the check that an
         # email is due, and says None when none is.
@@ -195,8 +218,12 @@ def _send_already_written_notices(
     )
 
 
-def _has_due_work(session: Session, now: datetime) -> bool:
-    return has_due_email(session, now) or supporter_notices.has_due_notice(session, now)
+def _has_due_work(session: Session, settings: WorkerSettings, now: datetime) -> bool:
+    return (
+        has_due_email(session, now)
+        or supporter_notices.has_due_notice(session, now)
+        or (settings.reply_check_days > 0 and reply_checks.has_due_check(session, now))
+    )
 
 
 def _open_relay(relay: SmtpRelay) -> None:
@@ -208,7 +235,7 @@ def _open_relay(relay: SmtpRelay) -> None:
 
 class ClaimOrder:
     """Which email to claim next: confirmations first (a supporter is waiting for the link), then
-    letters, then supporters' copies, then notices.
+    letters, then supporters' copies, then notices, then reply checks.
 
     A kind that came up empty is not asked again for a second: without this, every letter
     would first cost an empty claim of a confirmation, and most of the time none is due. A
@@ -231,6 +258,9 @@ class ClaimOrder:
             (EmailKind.COPY, claim_next_copy),
             (EmailKind.NOTICE, supporter_notices.claim_next_notice),
         ]
+        if self._settings.reply_check_days > 0:
+            # Last: a question that can wait never holds up a letter or a confirmation.
+            kinds.append((EmailKind.REPLY_CHECK, reply_checks.claim_next_check))
         for kind, claim_next in kinds:
             empty_at = self._empty_at.get(kind)
             if empty_at is not None and self._monotonic() - empty_at < self.RECHECK_SECONDS:
@@ -267,6 +297,7 @@ def _deliver_one(
         EmailKind.LETTER: send_letter,
         EmailKind.COPY: send_copy,
         EmailKind.NOTICE: send_notice,
+        EmailKind.REPLY_CHECK: send_reply_check,
     }[claim.kind]
     try:
         return send(session, relay, settings, claim, clock)
@@ -310,6 +341,10 @@ def _record_unsendable(
             record_permanent_failure(session, claim, result, clock())
         elif claim.kind == EmailKind.CONFIRMATION:
             record_confirmation_permanent_failure(session, claim, result, clock())
+        elif claim.kind == EmailKind.REPLY_CHECK:
+            reply_checks.record_check_failure(
+                session, claim, result, clock(), settings.retry_policy, permanent=True
+            )
         elif claim.kind == EmailKind.NOTICE:
             supporter_notices.record_notice_failure(
                 session, claim, result, clock(), settings.retry_policy, permanent=True

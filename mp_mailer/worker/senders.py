@@ -23,7 +23,7 @@ from mp_mailer.clients.smtp_replies import (
 )
 from mp_mailer.email_messages import build_letter_message, envelope_address
 from mp_mailer.models import AttemptOutcome, Letter, LetterStatus
-from mp_mailer.services import supporter_notices
+from mp_mailer.services import reply_checks, supporter_notices
 from mp_mailer.services.outbox.claims import release_claim, still_claimed
 from mp_mailer.services.outbox.confirmations import (
     record_confirmation_permanent_failure,
@@ -38,7 +38,11 @@ from mp_mailer.services.outbox.letter_results import (
     record_temporary_failure,
 )
 from mp_mailer.services.outbox.transitions import AttemptResult, Claim, RetryPolicy
-from mp_mailer.worker.messages import confirmation_message, letter_envelope
+from mp_mailer.worker.messages import (
+    confirmation_message,
+    letter_envelope,
+    supporter_email_settings,
+)
 from mp_mailer.worker.settings import Clock, RelayUnavailable, WorkerSettings
 
 logger = logging.getLogger(__name__)
@@ -272,6 +276,33 @@ def send_notice(
         "notice",
         record_failure=supporter_notices.record_notice_failure,
         record_sent=supporter_notices.record_notice_sent,
+    )
+
+
+def send_reply_check(
+    session: Session,
+    relay: SmtpRelay,
+    settings: WorkerSettings,
+    claim: Claim,
+    clock: Clock,
+) -> int:
+    """Ask the supporter, once per round, whether their MP has replied."""
+    letter = session.get_one(Letter, claim.letter_id, populate_existing=True)
+    check = reply_checks.claimed_check(session, claim)
+    message = reply_checks.reply_check_message(
+        letter, check, supporter_email_settings(settings), clock()
+    )
+    return _send_to_supporter(
+        session,
+        relay,
+        settings,
+        claim,
+        clock,
+        message,
+        letter,
+        "reply check",
+        record_failure=reply_checks.record_check_failure,
+        record_sent=reply_checks.record_check_sent,
     )
 
 

@@ -27,6 +27,8 @@ class WorkerSettings:
     relay_outage_max_wait: timedelta = timedelta(minutes=10)
     # Each letter's own envelope sender (VERP) when BOUNCE_ADDRESS is set.
     bounce_addresses: BounceAddresses | None = None
+    # Days after a letter is sent that its supporter is asked whether the MP replied; 0: never.
+    reply_check_days: int = 14
 
 
 class RelayUnavailable(Exception):

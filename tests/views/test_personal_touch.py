@@ -267,15 +267,18 @@ def test_campaign_settings_refuse_a_minimum_when_it_is_not_0_to_10(
     assert db_session.get(Campaign, campaign.id).min_own_sentences == 0  # type: ignore[union-attr]
 
 
-def test_campaign_settings_put_the_personal_touch_in_the_forms_last_fieldset(
+def test_campaign_settings_group_the_personal_touch_in_its_own_fieldset(
     campaign: Campaign, client: FlaskClient
 ) -> None:
     page = client.get(path_for("campaigns.edit_campaign", campaign_id=campaign.id))
 
-    legends = [
-        legend.get_text(strip=True) for legend in soup(page).select("legend.fieldset__legend")
+    [fieldset] = [
+        legend.parent
+        for legend in soup(page).select("legend.fieldset__legend")
+        if legend.get_text(strip=True) == "Personal touch"
     ]
-    assert legends[-1] == "Personal touch"
+    names = {field["name"] for field in fieldset.select("input")}
+    assert {"min_own_sentences", "footer_own_words_line"} <= names
 
 
 def test_staff_figures_show_letters_in_each_own_words_band(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from mp_mailer.db import transaction
 from mp_mailer.models import EmailKind, Letter, LetterStatus
+from mp_mailer.services import reply_checks
 from mp_mailer.services.outbox.transitions import (
     DUE_STATUSES,
     Claim,
@@ -124,8 +125,10 @@ def still_claimed(session: Session, claim: Claim, now: datetime) -> bool:
     but its own worker changes a letter that is `sending` (reclaiming it, a staff cancel and an
     erasure all wait for the lease to run out), and workers' clocks agree to well within half a
     lease, as leases themselves require. Other emails keep their letter's status, which others
-    may change, so they are always checked in the database.
+    may change, so they are always checked in the database (a reply check in its own table).
     """
+    if claim.kind == EmailKind.REPLY_CHECK:
+        return reply_checks.still_claimed(session, claim, now)
     if (
         claim.kind == EmailKind.LETTER
         and claim.lease_until is not None
@@ -182,6 +185,8 @@ def reclaim_expired_leases(session: Session, now: datetime) -> list[int]:
 def release_claim(session: Session, claim: Claim, now: datetime, note: str) -> bool:
     """Hand a claimed email back untouched (not attempted, e.g. the relay is down): it keeps its
     due time and no attempt is counted."""
+    if claim.kind == EmailKind.REPLY_CHECK:
+        return reply_checks.release_check(session, claim)
     with transaction(session):
         if claim.kind != EmailKind.LETTER:
             result = session.execute(
