@@ -122,7 +122,7 @@ def test_reply_figures_give_the_median_days_to_a_reply(
     response = client.get(path_for("send_log.replies", campaign=campaign.id))
 
     # The factory's supporter said "yes" 15 days after the letter was sent.
-    assert _row(response, "Ms Diane Abbott").endswith("15.0")
+    assert _row(response, "Ms Diane Abbott").endswith("15")
 
 
 def test_staff_drill_down_shows_an_mps_letters_and_their_answers(
