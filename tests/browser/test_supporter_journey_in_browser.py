@@ -120,7 +120,7 @@ def test_supporter_writes_confirms_and_sends_a_letter_when_using_a_browser(
 
 
 def test_letter_page_updates_the_own_words_hint_after_a_pause_in_typing_when_script_runs(
-    site: LiveSite, new_page: Page
+    site: LiveSite, new_page: Page, screenshots: Path
 ) -> None:
     page = new_page
     page.goto(site.url(f"/c/{BAN_CHEN_SLUG}/letter?postcode=SW1A+1AA"))
@@ -137,6 +137,8 @@ def test_letter_page_updates_the_own_words_hint_after_a_pause_in_typing_when_scr
     )
     expect(hint).to_have_attribute("aria-live", "polite")
     audit(page, "letter page, own-words hint updated")
+    hint.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "supporter-desktop-08-own-words-hint.jpg"), type="jpeg")
 
 
 def test_thank_you_page_copy_button_copies_the_campaign_link_when_script_runs(
