@@ -35,6 +35,8 @@ EXPORT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("attempts", "Delivery attempts since it was last queued"),
     ("last_error", "The relay's last refusal, if any"),
     ("message_id", "The email's Message-ID header, to find it in the relay's logs"),
+    ("own_sentences", "The supporter's own sentences in the letter; empty before it was measured"),
+    ("own_word_share", "Share of the letter's words that are the supporter's own, 0.00 to 1.00"),
 )
 
 _EXPORT_SELECT = (
@@ -55,6 +57,8 @@ _EXPORT_SELECT = (
     Letter.attempt_count,
     Letter.last_error,
     Letter.message_id,
+    Letter.own_sentences,
+    Letter.own_word_share,
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -107,6 +111,8 @@ def safe_cell(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, datetime):
         return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, float):
+        return f"{value:.2f}"
     text = str(value)
     if isinstance(value, str) and text.startswith(_FORMULA_STARTS):
         return "'" + text

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import inspect
+import io
 from datetime import datetime
 from pathlib import Path
 
@@ -50,3 +52,16 @@ def test_every_export_column_is_documented() -> None:
 
     for name, _ in EXPORT_COLUMNS:
         assert f"| `{name}` |" in documentation
+
+
+def test_export_csv_carries_how_much_of_each_letter_is_the_supporters_own(
+    db_session: Session,
+) -> None:
+    create_letter(db_session, own_sentences=2, own_word_share=0.3529)
+    create_letter(db_session)
+
+    rows = list(csv.DictReader(io.StringIO("".join(export_csv(db_session, LetterFilter())))))
+
+    measured, unmeasured = rows[1], rows[0]
+    assert (measured["own_sentences"], measured["own_word_share"]) == ("2", "0.35")
+    assert (unmeasured["own_sentences"], unmeasured["own_word_share"]) == ("", "")
