@@ -435,26 +435,35 @@ def run_command(host: str, port: int, sink: bool) -> None:
             controller.stop()
 
 
+COMMANDS = (
+    init_db_command,
+    worker_command,
+    sync_mps_command,
+    inbound_command,
+    pacing_command,
+    check_sender_command,
+    create_user_command,
+    run_command,
+    seed_demo_command,
+    purge_command,
+)
+
+
 def register_commands(app: Flask) -> None:
-    for command in (
-        init_db_command,
-        worker_command,
-        sync_mps_command,
-        inbound_command,
-        pacing_command,
-        check_sender_command,
-        create_user_command,
-        run_command,
-        seed_demo_command,
-        purge_command,
-    ):
+    for command in COMMANDS:
         app.cli.add_command(command)
+
+
+_help_only = False
 
 
 def _create_app_or_exit() -> Flask:
     from mp_mailer import create_app
     from mp_mailer.startup import configure_logging
 
+    if _help_only:
+        # `mp-mailer --help` lists the commands, which need no configuration to be described.
+        return Flask(__name__)
     # FlaskGroup has read .env by now (load_dotenv=True), as startup.load_environment would.
     try:
         app = create_app()
@@ -474,7 +483,11 @@ cli = FlaskGroup(
 )
 cli.add_command(shell_command)
 cli.add_command(routes_command)
+for _command in COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:
+    global _help_only
+    _help_only = sys.argv[1:] in ([], ["--help"], ["-h"])
     cli.main(prog_name="mp-mailer")

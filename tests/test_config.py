@@ -269,6 +269,24 @@ def test_mp_mailer_command_stops_with_one_line_when_secret_key_missing(tmp_path:
     assert result.stdout == ""
 
 
+def test_mp_mailer_help_lists_the_commands_without_any_configuration(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("mp-mailer")
+    clean_environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+
+    result = subprocess.run(
+        [str(script), "--help"],
+        env=clean_environment,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0
+    for command in ("init-db", "run", "worker", "create-user", "purge"):
+        assert f"  {command} " in result.stdout
+
+
 def test_load_config_names_the_sender_after_the_organisation_when_mail_from_has_no_name(
     tmp_path: Path,
 ) -> None:
