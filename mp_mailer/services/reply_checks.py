@@ -39,6 +39,7 @@ from mp_mailer.services.outbox.transitions import (
     Claim,
     RetryPolicy,
     add_attempt,
+    lease_next,
     retry_time,
 )
 from mp_mailer.services.supporter_emails import SupporterEmailSettings, privacy_footer
@@ -134,28 +135,13 @@ def has_due_check(session: Session, now: datetime) -> bool:
 
 def claim_next_check(session: Session, now: datetime, lease: timedelta, token: str) -> Claim | None:
     """Take the next due reply check for this worker until now+lease; the letter is untouched."""
-    due = _due(now)
     with transaction(session):
-        check_id = session.scalar(
-            select(ReplyCheck.id)
-            .where(*due)
-            .order_by(ReplyCheck.due_at, ReplyCheck.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
+        check = lease_next(
+            session, ReplyCheck, _due(now), [ReplyCheck.due_at, ReplyCheck.id], now, lease, token
         )
-        if check_id is None:
-            return None
-        result = session.execute(
-            update(ReplyCheck)
-            .where(ReplyCheck.id == check_id, *due)
-            .values(lease_until=now + lease, claim_token=token)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        letter_id = session.scalar(select(ReplyCheck.letter_id).where(ReplyCheck.id == check_id))
-    assert letter_id is not None
-    return Claim(letter_id, EmailKind.REPLY_CHECK, token, now)
+    if check is None:
+        return None
+    return Claim(check.letter_id, EmailKind.REPLY_CHECK, token, now, now + lease)
 
 
 def _ours(claim: Claim) -> ColumnElement[bool]:

@@ -23,6 +23,7 @@ from mp_mailer.models import (
     LetterEvent,
     LetterStatus,
 )
+from mp_mailer.services.outbox.claims import claim_without_status_change
 from mp_mailer.services.outbox.transitions import AttemptResult, Claim, RetryPolicy
 
 NOTICE_STATUSES = (LetterStatus.BOUNCED, LetterStatus.FAILED)
@@ -47,26 +48,15 @@ def claim_next_notice(
     session: Session, now: datetime, lease: timedelta, token: str
 ) -> Claim | None:
     """Take the next due notice for this worker until now+lease; the letter's status stays."""
-    due = _due(now)
-    with transaction(session):
-        letter_id = session.scalar(
-            select(Letter.id)
-            .where(*due)
-            .order_by(Letter.notice_due_at, Letter.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        if letter_id is None:
-            return None
-        result = session.execute(
-            update(Letter)
-            .where(Letter.id == letter_id, *due)
-            .values(lease_until=now + lease, claim_token=token)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-    return Claim(letter_id, EmailKind.NOTICE, token, now)
+    return claim_without_status_change(
+        session,
+        _due(now),
+        [Letter.notice_due_at, Letter.id],
+        now,
+        lease,
+        token,
+        EmailKind.NOTICE,
+    )
 
 
 def _ours(claim: Claim) -> ColumnElement[bool]:

@@ -19,26 +19,12 @@ from mp_mailer.services.outbox.transitions import (
     Claim,
     is_ours,
     lease_free,
+    lease_next,
+    next_due,
     transition,
 )
 
 logger = logging.getLogger(__name__)
-
-
-def _next_candidate(
-    session: Session, due: Sequence[ColumnElement[bool]], order: Sequence[Any]
-) -> Letter | None:
-    # SKIP LOCKED (PostgreSQL): a row another worker is claiming right now is passed over, not
-    # waited for; the guarded UPDATE that follows is what makes the claim safe on every database.
-    # The whole row is read here, so the sender needs no second read of it.
-    return session.scalar(
-        select(Letter)
-        .where(*due)
-        .order_by(*order)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    )
 
 
 def claim_next_letter(
@@ -54,7 +40,7 @@ def claim_next_letter(
     """
     with transaction(session):
         due = [Letter.status.in_(DUE_STATUSES), Letter.next_attempt_at <= now, *held_back]
-        letter = _next_candidate(session, due, [Letter.next_attempt_at, Letter.id])
+        letter = next_due(session, Letter, due, [Letter.next_attempt_at, Letter.id])
         if letter is None or not transition(
             session,
             letter.id,
@@ -81,7 +67,7 @@ def claim_next_confirmation(
         lease_free(now),
     ]
     order = [Letter.confirmation_due_at, Letter.id]
-    return _claim_without_status_change(
+    return claim_without_status_change(
         session, due, order, now, lease, token, EmailKind.CONFIRMATION
     )
 
@@ -89,12 +75,12 @@ def claim_next_confirmation(
 def claim_next_copy(session: Session, now: datetime, lease: timedelta, token: str) -> Claim | None:
     """Take the next due supporter's copy of a letter the MP has already accepted."""
     due = [Letter.status == LetterStatus.SENT, Letter.copy_due_at <= now, lease_free(now)]
-    return _claim_without_status_change(
+    return claim_without_status_change(
         session, due, [Letter.copy_due_at, Letter.id], now, lease, token, EmailKind.COPY
     )
 
 
-def _claim_without_status_change(
+def claim_without_status_change(
     session: Session,
     due: list[ColumnElement[bool]],
     order: Sequence[Any],
@@ -103,18 +89,11 @@ def _claim_without_status_change(
     token: str,
     kind: EmailKind,
 ) -> Claim | None:
+    """Lease the next letter that is `due` for an email about it (`kind`); its status stays."""
     with transaction(session):
-        letter = _next_candidate(session, due, order)
-        if letter is None:
-            return None
-        result = session.execute(
-            update(Letter)
-            .where(Letter.id == letter.id, *due)
-            .values(lease_until=now + lease, claim_token=token)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            return None
+        letter = lease_next(session, Letter, due, order, now, lease, token)
+    if letter is None:
+        return None
     return Claim(letter.id, kind, token, now, now + lease, letter)
 
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from mp_mailer.models import (
     Letter,
     LetterEvent,
     LetterStatus,
+    ReplyCheck,
 )
 
 DUE_STATUSES = (LetterStatus.QUEUED, LetterStatus.RETRYING)
@@ -68,6 +69,52 @@ class Claim:
 
 def new_claim_token() -> str:
     return str(uuid.uuid4())
+
+
+# The rows a worker leases: a letter (its confirmation, copy or notice) or a reply check.
+Leased = TypeVar("Leased", Letter, ReplyCheck)
+
+
+def next_due(
+    session: Session, entity: type[Leased], due: Sequence[ColumnElement[bool]], order: Sequence[Any]
+) -> Leased | None:
+    """The first row that is `due`, in `order`, read whole and locked for this transaction.
+
+    SKIP LOCKED (PostgreSQL) passes over a row another worker is claiming right now rather than
+    waiting for it; the guarded UPDATE that follows is what makes a claim safe on every
+    database. The sender builds its email from the row read here, without reading it again.
+    """
+    return session.scalar(
+        select(entity)
+        .where(*due)
+        .order_by(*order)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+
+
+def lease_next(
+    session: Session,
+    entity: type[Leased],
+    due: Sequence[ColumnElement[bool]],
+    order: Sequence[Any],
+    now: datetime,
+    lease: timedelta,
+    token: str,
+) -> Leased | None:
+    """The next due row (next_due) leased to this worker until now+lease under `token`; None if
+    none is due, or another worker leased it first. Does not commit."""
+    row = next_due(session, entity, due, order)
+    if row is None:
+        return None
+    result = session.execute(
+        update(entity)
+        .where(entity.id == row.id, *due)
+        .values(lease_until=now + lease, claim_token=token)
+        .execution_options(synchronize_session=False)
+    )
+    return row if result.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
 def transition(
