@@ -18,7 +18,7 @@ from mp_mailer.models import Campaign
 from mp_mailer.services.campaign_progress import ProgressCounter
 from mp_mailer.services.mp_cache import MpDetails
 from mp_mailer.services.mp_lookup import LookupBudget
-from mp_mailer.services.send_log.reply_figures import PublicReplyFigures
+from mp_mailer.services.send_log.reply_figures import PUBLIC_LIFETIME, ReplyFigures
 from mp_mailer.services.supporter_mail import RecipientBudget
 from mp_mailer.services.warm_lookups import WarmLookups
 
@@ -69,7 +69,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         site_wide=f"{config.members_api_lookups_per_minute} per minute",
     )
     app.extensions["mp_mailer.progress_counter"] = ProgressCounter()
-    app.extensions["mp_mailer.public_reply_figures"] = PublicReplyFigures()
+    # The public page costs the database one count per campaign and process every few minutes.
+    app.extensions["mp_mailer.public_reply_figures"] = WarmLookups[ReplyFigures](
+        lifetime=PUBLIC_LIFETIME, max_entries=1_000
+    )
 
     app.extensions["mp_mailer.recipient_budget"] = RecipientBudget(
         config.ratelimit_storage_uri, config.emails_per_supporter

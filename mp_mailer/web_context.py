@@ -21,7 +21,7 @@ from mp_mailer.models import Campaign
 from mp_mailer.services.campaign_progress import CampaignProgress, ProgressCounter
 from mp_mailer.services.mp_cache import MpDetails
 from mp_mailer.services.mp_lookup import CacheLifetimes, LookupBudget
-from mp_mailer.services.send_log.reply_figures import PublicReplyFigures, ReplyFigures
+from mp_mailer.services.send_log.reply_figures import ReplyFigures, reply_figures
 from mp_mailer.services.sender_checks import DkimKey, SenderReport, check_sender
 from mp_mailer.services.supporter_mail import RecipientBudget
 from mp_mailer.services.warm_lookups import WarmLookups
@@ -111,8 +111,12 @@ def campaign_progress(campaign: Campaign) -> CampaignProgress:
 
 def public_reply_figures(campaign_id: int) -> ReplyFigures:
     """The campaign's reply figures for its public page, counted at most every few minutes."""
-    cache: PublicReplyFigures = current_app.extensions["mp_mailer.public_reply_figures"]
-    return cache.figures(db_session(), campaign_id, now())
+    kept: WarmLookups[ReplyFigures] = current_app.extensions["mp_mailer.public_reply_figures"]
+    figures = kept.find(str(campaign_id), now())
+    if figures is None:
+        figures = reply_figures(db_session(), campaign_id)
+        kept.keep(str(campaign_id), figures, now())
+    return figures
 
 
 def sender_report() -> SenderReport:

@@ -1,4 +1,5 @@
-"""Recent postcode answers kept in the process for seconds, so a warm lookup needs no query."""
+"""Recent answers kept in the process for a short while, so a repeat needs no query: postcode
+lookups, the campaign a public page shows, a campaign's public reply figures."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ Answer = TypeVar("Answer")
 
 
 class WarmLookups(Generic[Answer]):
-    """Answers by postcode, each trusted for `lifetime` after it was read from the database cache.
+    """Answers by key (a postcode, a campaign's address or id), each trusted for `lifetime` after
+    it was read from the database.
 
-    The database stays the cache every process shares; this only saves re-reading a fresh answer
-    during a surge. The lifetime is short, so a refreshed MP or contact reaches every process
-    within it. A clock moved backwards (as in tests) counts as a miss.
+    The database stays the store every process shares; this only saves re-reading a fresh answer
+    during a surge. The lifetime is short, so a change reaches every process within it. A clock
+    moved backwards (as in tests) counts as a miss.
     """
 
     def __init__(self, lifetime: timedelta = timedelta(seconds=30), max_entries: int = 20_000):
@@ -23,8 +25,8 @@ class WarmLookups(Generic[Answer]):
         self._answers: dict[str, tuple[datetime, Answer]] = {}
         self._lock = threading.Lock()
 
-    def find(self, postcode: str, now: datetime) -> Answer | None:
-        entry = self._answers.get(postcode)
+    def find(self, key: str, now: datetime) -> Answer | None:
+        entry = self._answers.get(key)
         if entry is None:
             return None
         stored_at, answer = entry
@@ -32,12 +34,12 @@ class WarmLookups(Generic[Answer]):
             return answer
         return None
 
-    def keep(self, postcode: str, answer: Answer, now: datetime) -> None:
+    def keep(self, key: str, answer: Answer, now: datetime) -> None:
         with self._lock:
             if len(self._answers) >= self.max_entries:
-                # Simpler than LRU and just as good here: a surge asks for the same few postcodes.
+                # Simpler than LRU and just as good here: a surge asks for the same few keys.
                 self._answers.clear()
-            self._answers[postcode] = (now, answer)
+            self._answers[key] = (now, answer)
 
     def forget(self) -> None:
         """Drop every answer (after this process changed the cache itself, e.g. sync-mps)."""

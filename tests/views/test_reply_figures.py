@@ -10,7 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from mp_mailer.models import Campaign, LetterStatus, ReplyAnswer, User, UserRole
@@ -207,6 +209,29 @@ def test_public_reply_figures_show_answers_when_the_campaign_shows_them(
     assert response.status_code == 200
     assert "83% (5 of 6 who answered)" in _row(response, "Ms Diane Abbott")
     assert "How these figures are counted" in text_of(response, "main")
+
+
+def test_public_reply_figures_are_counted_once_for_a_burst_of_visitors(
+    app: Flask, client: FlaskClient, db_session: Session, public_campaign: Campaign
+) -> None:
+    _letters(db_session, public_campaign, ABBOTT, [ReplyAnswer.YES])
+    page = path_for("replies.public_figures", slug=public_campaign.slug)
+    client.get(page)
+    counts: list[str] = []
+
+    def record(*args: Any) -> None:
+        if "reply_checks" in args[2]:
+            counts.append(args[2])
+
+    engine = app.extensions["mp_mailer.engine"]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.get(page)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert "1 of 1 who answered" in _row(response, "Ms Diane Abbott")
+    assert counts == []
 
 
 def test_public_reply_figures_show_no_personal_data(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import statistics
-import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -249,23 +248,3 @@ def _csv_rows(mps: Iterable[ReplyTally]) -> Iterator[list[str]]:
                 mp.median_days_to_reply,
             )
         ]
-
-
-class PublicReplyFigures:
-    """The public page's figures, counted at most once per `lifetime` per campaign and process:
-    the page is public, so a burst of visitors costs the database one count."""
-
-    def __init__(self, lifetime: timedelta = PUBLIC_LIFETIME) -> None:
-        self.lifetime = lifetime
-        self._counted: dict[int, tuple[datetime, ReplyFigures]] = {}
-        self._lock = threading.Lock()
-
-    def figures(self, session: Session, campaign_id: int, now: datetime) -> ReplyFigures:
-        with self._lock:
-            counted = self._counted.get(campaign_id)
-        if counted is not None and now - counted[0] < self.lifetime:
-            return counted[1]
-        figures = reply_figures(session, campaign_id)
-        with self._lock:
-            self._counted[campaign_id] = (now, figures)
-        return figures
