@@ -21,8 +21,11 @@ from mp_mailer.services.mp_lookup import LookupBudget
 from mp_mailer.services.send_log.reply_figures import PUBLIC_LIFETIME, ReplyFigures
 from mp_mailer.services.supporter_mail import RecipientBudget
 from mp_mailer.services.warm_lookups import WarmLookups
+from mp_mailer.views.kept_pages import PageWithToken
 
 PACKAGE_DIRECTORY = Path(__file__).resolve().parent
+# How late a campaigner's change may reach the public pages of other web processes.
+PUBLIC_PAGE_LIFETIME = timedelta(seconds=5)
 
 
 def templates_directory() -> Path:
@@ -61,7 +64,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions["mp_mailer.warm_lookups"] = WarmLookups[MpDetails]()
     app.extensions["mp_mailer.warm_campaigns"] = WarmLookups[Campaign](
-        lifetime=timedelta(seconds=5), max_entries=1_000
+        lifetime=PUBLIC_PAGE_LIFETIME, max_entries=1_000
+    )
+    app.extensions["mp_mailer.kept_pages"] = WarmLookups[PageWithToken](
+        lifetime=PUBLIC_PAGE_LIFETIME, max_entries=1_000
     )
     app.extensions["mp_mailer.lookup_budget"] = LookupBudget(
         config.ratelimit_storage_uri,

@@ -42,12 +42,12 @@ from mp_mailer.views.identifiers import database_id
 from mp_mailer.web_context import (
     app_config,
     db_session,
+    forget_public_pages,
     lookup_lifetimes,
     members_api,
     now,
     public_campaign_url,
     smtp_relay,
-    warm_campaigns,
 )
 
 blueprint = Blueprint("campaigns", __name__, url_prefix="/admin/campaigns")
@@ -58,7 +58,7 @@ campaigner_only = role_required(UserRole.CAMPAIGNER)
 def forget_public_campaigns(response: Response) -> Response:
     """After any change a campaigner makes, public pages in this process read campaigns afresh."""
     if request.method != "GET":
-        warm_campaigns().forget()
+        forget_public_pages()
     return response
 
 

@@ -58,7 +58,7 @@ def _expired_form(error: CSRFError) -> ResponseReturnValue:
     return render_template("errors/error.html", heading=heading, explanation=explanation), 400
 
 
-REFUSED_FORMS = frozenset({"supporter.submit_letter", "supporter.campaign_page"})
+REFUSED_FORMS = frozenset({"supporter.submit_letter", "supporter.look_up_postcode"})
 
 
 def _too_many(error: RateLimitExceeded) -> ResponseReturnValue:

@@ -39,10 +39,12 @@ from mp_mailer.services.petition_clicks import record_petition_click
 from mp_mailer.services.public_campaigns import CampaignNotFound, get_public_campaign, render_intro
 from mp_mailer.services.share_previews import SharePreview, share_preview
 from mp_mailer.views.framing import frameable
+from mp_mailer.views.kept_pages import is_everyones_page, keepable
 from mp_mailer.web_context import (
     app_config,
     campaign_progress,
     db_session,
+    kept_pages,
     lookup_budget,
     lookup_lifetimes,
     members_api,
@@ -106,10 +108,26 @@ def _find_mp(postcode: str) -> MpDetails:
     )
 
 
-@blueprint.route("/", methods=["GET", "POST"], defaults={"slug": None})
-@blueprint.route("/c/<slug>", methods=["GET", "POST"])
-@limiter.limit("30 per minute", methods=["POST"])
+@blueprint.get("/", defaults={"slug": None})
+@blueprint.get("/c/<slug>")
 def campaign_page(slug: str | None) -> ResponseReturnValue:
+    everyones = is_everyones_page()
+    if everyones:
+        kept = kept_pages().find(request.path, now())
+        if kept is not None:
+            return kept.for_this_visitor()
+    html = render_campaign_page(_warm_campaign(slug), PostcodeForm())
+    if everyones:
+        kept_pages().keep(request.path, keepable(html), now())
+    return html
+
+
+@blueprint.post("/", defaults={"slug": None})
+@blueprint.post("/c/<slug>")
+@limiter.limit("30 per minute")
+def look_up_postcode(slug: str | None) -> ResponseReturnValue:
+    """The campaign page's form: on to the letter to the postcode's MP, or the page again
+    saying why not."""
     campaign = _warm_campaign(slug)
     form = PostcodeForm()
     outside_uk = False
