@@ -395,10 +395,17 @@ def _loop_depth(tree: nodes.Template, target: nodes.For) -> int:
     return depth(tree, 0) or 1
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    """Compiling is most of the cost of filling in a letter, and every supporter of a campaign
+    fills in the same few templates. A template that fails to compile is not kept."""
+    return _environment.from_string(source)
+
+
 def render_template(source: str, context: Mapping[str, Any]) -> str:
     """Render campaign text in the sandbox. Raises TemplateProblem for any failure."""
     try:
-        template = _environment.from_string(source)
+        template = _compiled(source)
     except TemplateSyntaxError as e:
         raise TemplateProblem(f"the template has a syntax error: {e.message}", e.lineno) from e
     except ValueError as e:

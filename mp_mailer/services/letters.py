@@ -22,10 +22,10 @@ from mp_mailer.letter_templates import (
     render_template,
     template_context,
 )
-from mp_mailer.models import Campaign, Letter, LetterEvent, LetterStatus, LetterTemplate
+from mp_mailer.models import Campaign, Letter, LetterStatus, LetterTemplate
 from mp_mailer.services.mp_cache import MpDetails
 from mp_mailer.services.outbox.confirmations import queue_confirmed
-from mp_mailer.services.outbox.transitions import transition
+from mp_mailer.services.outbox.transitions import add_event, transition
 from mp_mailer.services.personal_touch import PersonalTouch, measure, own_words_line
 from mp_mailer.services.supporter_identity import supporter_key
 from mp_mailer.services.supporter_mail import (
@@ -353,15 +353,7 @@ def _store_new_letter(
         )
         session.add(letter)
         session.flush()
-        session.add(
-            LetterEvent(
-                letter_id=letter.id,
-                at=now,
-                from_status=None,
-                to_status=status,
-                note="written by the supporter",
-            )
-        )
+        add_event(session, letter.id, now, None, status, "written by the supporter")
     return letter
 
 

@@ -150,11 +150,11 @@ def transition(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    _add_event(session, letter_id, now, current, new_status, note, actor_id)
+    add_event(session, letter_id, now, current, new_status, note, actor_id)
     return True
 
 
-def _add_event(
+def add_event(
     session: Session,
     letter_id: int,
     now: datetime,
@@ -196,7 +196,7 @@ def update_ours(session: Session, claim: Claim, status: LetterStatus, **values: 
 
 def add_note(session: Session, letter_id: int, now: datetime, note: str) -> None:
     """An event that records something about a letter without changing its status."""
-    _add_event(session, letter_id, now, LetterStatus.SENT, LetterStatus.SENT, note)
+    add_event(session, letter_id, now, LetterStatus.SENT, LetterStatus.SENT, note)
 
 
 def add_attempt(
