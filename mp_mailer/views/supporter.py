@@ -110,6 +110,7 @@ def _find_mp(postcode: str) -> MpDetails:
 
 @blueprint.get("/", defaults={"slug": None})
 @blueprint.get("/c/<slug>")
+@limiter.exempt
 def campaign_page(slug: str | None) -> ResponseReturnValue:
     everyones = is_everyones_page()
     if everyones:
