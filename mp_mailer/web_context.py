@@ -25,7 +25,6 @@ from mp_mailer.services.send_log.reply_figures import ReplyFigures, reply_figure
 from mp_mailer.services.sender_checks import DkimKey, SenderReport, check_sender
 from mp_mailer.services.supporter_mail import RecipientBudget
 from mp_mailer.services.warm_lookups import WarmLookups
-from mp_mailer.views.kept_pages import PageWithToken
 
 
 def app_config() -> Config:
@@ -78,18 +77,6 @@ def warm_campaigns() -> WarmLookups[Campaign]:
     """Campaigns as their public pages show them, by address, kept for seconds."""
     campaigns: WarmLookups[Campaign] = current_app.extensions["mp_mailer.warm_campaigns"]
     return campaigns
-
-
-def kept_pages() -> WarmLookups[PageWithToken]:
-    """Public pages as every visitor sees them, by path, kept for seconds."""
-    pages: WarmLookups[PageWithToken] = current_app.extensions["mp_mailer.kept_pages"]
-    return pages
-
-
-def forget_public_pages() -> None:
-    """After a campaigner's change, this process's public pages read campaigns afresh."""
-    warm_campaigns().forget()
-    kept_pages().forget()
 
 
 def now() -> datetime:

@@ -39,10 +39,10 @@ from mp_mailer.services.mp_cache import MpDetails, find_cached_mp, search_cached
 from mp_mailer.services.mp_lookup import find_mp_for_postcode
 from mp_mailer.services.public_campaigns import CampaignNotFound, render_intro
 from mp_mailer.views.identifiers import database_id
+from mp_mailer.views.kept_pages import forget_public_pages
 from mp_mailer.web_context import (
     app_config,
     db_session,
-    forget_public_pages,
     lookup_lifetimes,
     members_api,
     now,

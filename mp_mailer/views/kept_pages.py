@@ -3,9 +3,12 @@ token of their own: in a surge the campaign page is the same for everyone but th
 
 from __future__ import annotations
 
-from flask import request, session
+from flask import current_app, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+
+from mp_mailer.services.warm_lookups import WarmLookups
+from mp_mailer.web_context import warm_campaigns
 
 
 class PageWithToken:
@@ -18,7 +21,8 @@ class PageWithToken:
         if len(self._pieces) == 1:
             # No form on the page: nothing to put back, and no session to start.
             return self._pieces[0]
-        return generate_csrf().join(self._pieces)
+        token: str = generate_csrf()
+        return token.join(self._pieces)
 
 
 def keepable(html: str) -> PageWithToken:
@@ -32,3 +36,15 @@ def is_everyones_page() -> bool:
     return (
         request.method == "GET" and not current_user.is_authenticated and "_flashes" not in session
     )
+
+
+def kept_pages() -> WarmLookups[PageWithToken]:
+    """Public pages as every visitor sees them, by path, kept for seconds."""
+    pages: WarmLookups[PageWithToken] = current_app.extensions["mp_mailer.kept_pages"]
+    return pages
+
+
+def forget_public_pages() -> None:
+    """After a campaigner's change, this process's public pages read campaigns afresh."""
+    warm_campaigns().forget()
+    kept_pages().forget()

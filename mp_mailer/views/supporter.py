@@ -39,12 +39,11 @@ from mp_mailer.services.petition_clicks import record_petition_click
 from mp_mailer.services.public_campaigns import CampaignNotFound, get_public_campaign, render_intro
 from mp_mailer.services.share_previews import SharePreview, share_preview
 from mp_mailer.views.framing import frameable
-from mp_mailer.views.kept_pages import is_everyones_page, keepable
+from mp_mailer.views.kept_pages import is_everyones_page, keepable, kept_pages
 from mp_mailer.web_context import (
     app_config,
     campaign_progress,
     db_session,
-    kept_pages,
     lookup_budget,
     lookup_lifetimes,
     members_api,
