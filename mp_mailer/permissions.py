@@ -22,7 +22,12 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Log in to see that page."
     login_manager.login_message_category = "info"
-    login_manager.session_protection = "strong"
+    # Off, because it protects nothing here and costs every supporter. Staff sessions are
+    # permanent, and for those Flask-Login's "strong" mode only marks a login not fresh (no page
+    # asks for a fresh one); a copied cookie is stopped by the login's record on the server
+    # (services/staff_sessions.py). For anonymous supporters it rewrote the session cookie and
+    # deleted a remember-me cookie (never set here) on every request.
+    login_manager.session_protection = None
 
 
 STAFF_SESSION_KEY = "staff_session"

@@ -1,5 +1,6 @@
 """The campaign page is rendered once and kept for seconds: every visitor still gets a form
-token of their own, and nothing meant for one visitor or for staff reaches another."""
+token of their own, nothing meant for one visitor or for staff reaches another, and a
+returning visitor costs no new session cookie."""
 
 from __future__ import annotations
 
@@ -86,3 +87,14 @@ def test_a_staff_page_is_not_kept_for_visitors(
     staff.get("/")
 
     assert "Log out" not in app.test_client().get("/").data.decode()
+
+
+def test_a_returning_visitor_is_not_sent_their_session_cookie_again(
+    app: Flask, seeded_client: FlaskClient
+) -> None:
+    visitor = app.test_client()
+    visitor.get("/")
+
+    again = visitor.get("/")
+
+    assert again.headers.getlist("Set-Cookie") == []
