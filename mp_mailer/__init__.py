@@ -14,7 +14,7 @@ from mp_mailer.clients.parliament import MembersApiClient
 from mp_mailer.config import Config, load_config
 from mp_mailer.db import make_engine, make_session_factory
 from mp_mailer.extensions import csrf, limiter, login_manager
-from mp_mailer.models import Campaign
+from mp_mailer.models import Campaign, LetterTemplate
 from mp_mailer.services.campaign_progress import ProgressCounter
 from mp_mailer.services.mp_cache import MpDetails
 from mp_mailer.services.mp_lookup import LookupBudget
@@ -64,6 +64,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions["mp_mailer.warm_lookups"] = WarmLookups[MpDetails]()
     app.extensions["mp_mailer.warm_campaigns"] = WarmLookups[Campaign](
+        lifetime=PUBLIC_PAGE_LIFETIME, max_entries=1_000
+    )
+    app.extensions["mp_mailer.warm_templates"] = WarmLookups[LetterTemplate](
         lifetime=PUBLIC_PAGE_LIFETIME, max_entries=1_000
     )
     app.extensions["mp_mailer.kept_pages"] = WarmLookups[PageWithToken](

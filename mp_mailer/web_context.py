@@ -17,7 +17,7 @@ from mp_mailer.clients.smtp_relay import SmtpRelay
 from mp_mailer.config import Config
 from mp_mailer.config import smtp_relay as config_smtp_relay
 from mp_mailer.db import utcnow
-from mp_mailer.models import Campaign
+from mp_mailer.models import Campaign, LetterTemplate
 from mp_mailer.services.campaign_progress import CampaignProgress, ProgressCounter
 from mp_mailer.services.mp_cache import MpDetails
 from mp_mailer.services.mp_lookup import CacheLifetimes, LookupBudget
@@ -77,6 +77,13 @@ def warm_campaigns() -> WarmLookups[Campaign]:
     """Campaigns as their public pages show them, by address, kept for seconds."""
     campaigns: WarmLookups[Campaign] = current_app.extensions["mp_mailer.warm_campaigns"]
     return campaigns
+
+
+def warm_templates() -> WarmLookups[LetterTemplate]:
+    """Campaigns' current letters as the letter page fills them in, by campaign id, kept for
+    seconds."""
+    templates: WarmLookups[LetterTemplate] = current_app.extensions["mp_mailer.warm_templates"]
+    return templates
 
 
 def now() -> datetime:

@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from mp_mailer.services.warm_lookups import WarmLookups
-from mp_mailer.web_context import warm_campaigns
+from mp_mailer.web_context import warm_campaigns, warm_templates
 
 
 class PageWithToken:
@@ -47,4 +47,5 @@ def kept_pages() -> WarmLookups[PageWithToken]:
 def forget_public_pages() -> None:
     """After a campaigner's change, this process's public pages read campaigns afresh."""
     warm_campaigns().forget()
+    warm_templates().forget()
     kept_pages().forget()

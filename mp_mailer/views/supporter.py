@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
@@ -15,7 +17,7 @@ from mp_mailer.email_messages import Supporter, sign_off
 from mp_mailer.extensions import limiter
 from mp_mailer.forms import ConfirmForm, LetterForm, PostcodeForm
 from mp_mailer.letter_templates import TemplateProblem
-from mp_mailer.models import Campaign, LetterStatus
+from mp_mailer.models import Campaign, LetterStatus, LetterTemplate
 from mp_mailer.services.letters import (
     ConfirmationOutcome,
     ConfirmationProblem,
@@ -38,6 +40,7 @@ from mp_mailer.services.personal_touch import measure
 from mp_mailer.services.petition_clicks import record_petition_click
 from mp_mailer.services.public_campaigns import CampaignNotFound, get_public_campaign, render_intro
 from mp_mailer.services.share_previews import SharePreview, share_preview
+from mp_mailer.services.warm_lookups import WarmLookups
 from mp_mailer.views.framing import frameable
 from mp_mailer.views.kept_pages import is_everyones_page, keepable, kept_pages
 from mp_mailer.web_context import (
@@ -52,6 +55,7 @@ from mp_mailer.web_context import (
     recipient_budget,
     warm_campaigns,
     warm_lookups,
+    warm_templates,
 )
 
 logger = logging.getLogger(__name__)
@@ -76,22 +80,36 @@ def _campaign(slug: str | None) -> Campaign:
 
 
 def _warm_campaign(slug: str | None) -> Campaign:
-    """The campaign for the pages a surge hits first, kept in the process for a few seconds.
+    """The campaign for the pages a surge hits first (see _kept_for_visitors)."""
+    return _kept_for_visitors(warm_campaigns(), slug or "", lambda: _campaign(slug))
+
+
+def _warm_template(campaign: Campaign) -> LetterTemplate:
+    """The campaign's current letter as the letter page fills it in (see _kept_for_visitors)."""
+    return _kept_for_visitors(
+        warm_templates(), str(campaign.id), lambda: current_template(db_session(), campaign.id)
+    )
+
+
+Kept = TypeVar("Kept", Campaign, LetterTemplate)
+
+
+def _kept_for_visitors(store: WarmLookups[Kept], key: str, read: Callable[[], Kept]) -> Kept:
+    """What `read` gives, kept in the process for a few seconds for visitors' pages.
 
     A campaigner's change shows here at once (the campaigns blueprint forgets these after every
     change) and in other processes within the lifetime. Letters are always accepted against the
-    campaign read afresh. The kept copy is detached from every session: a later rollback cannot
-    expire it under another request. Staff see it fresh, drafts included.
+    campaign and its letter read afresh. The kept copy is detached from every session: a later
+    rollback cannot expire it under another request. Staff see it fresh, drafts included.
     """
     if current_user.is_authenticated:
-        return _campaign(slug)
-    key = slug or ""
-    campaign = warm_campaigns().find(key, now())
-    if campaign is None:
-        campaign = _campaign(slug)
-        db_session().expunge(campaign)
-        warm_campaigns().keep(key, campaign, now())
-    return campaign
+        return read()
+    kept = store.find(key, now())
+    if kept is None:
+        kept = read()
+        db_session().expunge(kept)
+        store.keep(key, kept, now())
+    return kept
 
 
 def _find_mp(postcode: str) -> MpDetails:
@@ -220,7 +238,7 @@ def render_uncounted_petition(view_args: dict[str, str]) -> ResponseReturnValue:
 
 @blueprint.get("/c/<slug>/letter")
 def write_letter(slug: str) -> ResponseReturnValue:
-    campaign = _campaign(slug)
+    campaign = _warm_campaign(slug)
     if not campaign.accepts_letters:
         return redirect(url_for("supporter.campaign_page", slug=campaign.slug))
     form = LetterForm()
@@ -230,7 +248,7 @@ def write_letter(slug: str) -> ResponseReturnValue:
         return mp_or_page
     try:
         form.subject.data, form.body.data = prefill_letter(
-            current_template(db_session(), campaign.id),
+            _warm_template(campaign),
             campaign,
             mp_or_page,
             public_campaign_url(campaign),
