@@ -30,6 +30,7 @@ from mp_mailer.services.outbox.transitions import (
     reply_note,
     retry_time,
 )
+from mp_mailer.services.supporter_identity import supporter_key
 
 DEFAULT_DAYS = 30
 
@@ -155,6 +156,8 @@ class _LetterWriter:
             "constituency_name": member.constituency_name,
             "supporter_name": supporter.name,
             "supporter_email": supporter.email,
+            # Given here, not left to the model's default: the send-log bench COPYs these rows.
+            "supporter_key": supporter_key(supporter.email),
             "supporter_address": supporter.address,
             "supporter_postcode": supporter.postcode,
             "send_copy": rng.random() < 0.7,
