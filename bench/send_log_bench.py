@@ -79,7 +79,7 @@ def secondary_indexes(engine: Engine) -> list[tuple[str, str]]:
             rows = connection.execute(
                 text(
                     "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'letters' "
-                    "AND indexname LIKE 'ix_%'"
+                    "AND schemaname = current_schema() AND indexname LIKE 'ix_%'"
                 )
             )
         else:
