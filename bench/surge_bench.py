@@ -73,7 +73,7 @@ from mp_mailer.models import (  # noqa: E402
     LetterStatus,
 )
 from mp_mailer.services.mp_lookup import CacheLifetimes, find_mp_for_postcode  # noqa: E402
-from mp_mailer.worker.messages import letter_envelope  # noqa: E402
+from mp_mailer.services.outbox.claims import letter_envelope  # noqa: E402
 from tests.factories import create_queued_letters  # noqa: E402
 from tools import fake_members_api  # noqa: E402
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import idna
 
+from mp_mailer.email_policy import MAIL_POLICY
+
 # Controls, and everything str.splitlines() or a mail reader may take for a line break.
 _BREAKS_AND_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # Bidi embeddings, overrides and isolates (and the byte-order mark): they make a header read
@@ -141,7 +143,7 @@ def build_letter_message(
     record or a template supplies can become a header line. Raises UnusableAddress only for an
     address the forms would have refused.
     """
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     # mail_from carries the organisation's name (MAIL_FROM's own, or ORGANISATION_NAME).
     supporter_name = header_text(letter.supporter.name, MAX_NAME_IN_HEADER)
     organisation = header_text(
@@ -175,7 +177,7 @@ def build_plain_message(
 
     Headers are made safe as in build_letter_message; raises UnusableAddress likewise.
     """
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = mailbox(mail_from.addr_spec, mail_from.display_name)
     message["To"] = mailbox(to)
     message["Subject"] = header_text(subject)

@@ -10,6 +10,7 @@ import re
 from email.message import EmailMessage
 
 from mp_mailer.clients.smtp_replies import SmtpMessageRefused
+from mp_mailer.email_policy import MAIL_POLICY
 
 MAX_LINE_OCTETS = 998
 
@@ -54,7 +55,7 @@ def check_serialised(content: bytes, message: EmailMessage) -> None:
             raise SmtpMessageRefused(f"the {name} header's value has a line break in it")
     # Read back as a mail program would: CPython's folding can drop the quotes around a long
     # display name, and "Doe, Jane" then becomes two addresses.
-    parsed = email.parser.Parser(policy=email.policy.default).parsestr(
+    parsed = email.parser.Parser(policy=MAIL_POLICY).parsestr(
         head.decode("utf-8", errors="replace") + "\r\n\r\n", headersonly=True
     )
     for name, value in message.items():

@@ -1,4 +1,4 @@
-"""The emails the worker builds from a letter row: its envelope, and the confirmation email."""
+"""The emails the worker builds from a letter row besides the letter itself: the confirmation."""
 
 from __future__ import annotations
 
@@ -7,28 +7,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from mp_mailer.db import utcnow
-from mp_mailer.email_messages import LetterEnvelope, Supporter, build_plain_message
+from mp_mailer.email_messages import build_plain_message
 from mp_mailer.models import Letter
 from mp_mailer.services.supporter_emails import SupporterEmailSettings, confirmation_text
 from mp_mailer.worker.settings import WorkerSettings
-
-
-def letter_envelope(letter: Letter) -> LetterEnvelope:
-    return LetterEnvelope(
-        message_id=letter.message_id,
-        subject=letter.subject,
-        body=letter.body,
-        supporter=Supporter(
-            name=letter.supporter_name,
-            email=letter.supporter_email,
-            address=letter.supporter_address,
-            postcode=letter.supporter_postcode,
-        ),
-        mp_name=letter.mp_name,
-        mp_email=letter.mp_email,
-        send_copy=letter.send_copy,
-        footer=letter.own_words_line or "",
-    )
 
 
 def confirmation_message(

@@ -24,7 +24,7 @@ from mp_mailer.clients.smtp_replies import (
 from mp_mailer.email_messages import build_letter_message, envelope_address
 from mp_mailer.models import AttemptOutcome, Letter, LetterStatus
 from mp_mailer.services import reply_checks, supporter_notices
-from mp_mailer.services.outbox.claims import release_claim, still_claimed
+from mp_mailer.services.outbox.claims import letter_envelope, release_claim, still_claimed
 from mp_mailer.services.outbox.confirmations import (
     record_confirmation_permanent_failure,
     record_confirmation_sent,
@@ -38,11 +38,7 @@ from mp_mailer.services.outbox.letter_results import (
     record_temporary_failure,
 )
 from mp_mailer.services.outbox.transitions import AttemptResult, Claim, RetryPolicy
-from mp_mailer.worker.messages import (
-    confirmation_message,
-    letter_envelope,
-    supporter_email_settings,
-)
+from mp_mailer.worker.messages import confirmation_message, supporter_email_settings
 from mp_mailer.worker.settings import Clock, RelayUnavailable, WorkerSettings
 
 logger = logging.getLogger(__name__)
@@ -103,13 +99,15 @@ def send_letter(
     The MP's acceptance alone decides the letter; a refused copy is recorded on its own and,
     if the refusal is temporary, retried later to the supporter alone.
     """
-    letter = claim.letter or session.get_one(Letter, claim.letter_id, populate_existing=True)
+    envelope = claim.envelope or letter_envelope(
+        session.get_one(Letter, claim.letter_id, populate_existing=True)
+    )
     sent_on = clock().replace(microsecond=0)
     message = build_letter_message(
-        letter_envelope(letter), settings.mail_from, settings.mail_redirect_to, sent_on=sent_on
+        envelope, settings.mail_from, settings.mail_redirect_to, sent_on=sent_on
     )
-    mp_recipient = envelope_address(settings.mail_redirect_to or letter.mp_email)
-    copy_to = [envelope_address(letter.supporter_email)] if letter.send_copy else []
+    mp_recipient = envelope_address(settings.mail_redirect_to or envelope.mp_email)
+    copy_to = [envelope_address(envelope.supporter.email)] if envelope.send_copy else []
     outcome = _send_over_relay(
         session,
         relay,
@@ -118,7 +116,7 @@ def send_letter(
         [mp_recipient, *copy_to],
         clock,
         optional=copy_to,
-        envelope_sender=_bounce_address(settings, letter),
+        envelope_sender=_bounce_address(settings, claim.letter_id),
     )
     if outcome is None:
         return 0
@@ -248,11 +246,11 @@ def send_confirmation(
     return 1
 
 
-def _bounce_address(settings: WorkerSettings, letter: Letter) -> str | None:
+def _bounce_address(settings: WorkerSettings, letter_id: int) -> str | None:
     """The letter's own envelope sender, so what comes back maps to it; None: MAIL_FROM's."""
     if settings.bounce_addresses is None:
         return None
-    return settings.bounce_addresses.for_letter(letter.id)
+    return settings.bounce_addresses.for_letter(letter_id)
 
 
 def send_notice(

@@ -8,23 +8,77 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from mp_mailer.db import transaction
+from mp_mailer.email_messages import LetterEnvelope, Supporter
 from mp_mailer.models import EmailKind, Letter, LetterStatus
 from mp_mailer.services import reply_checks
 from mp_mailer.services.outbox.transitions import (
     DUE_STATUSES,
+    LETTERS,
     Claim,
+    add_event,
     is_ours,
     lease_free,
     lease_next,
-    next_due,
     transition,
 )
 
 logger = logging.getLogger(__name__)
+
+
+# What the email to the MP is built from, returned by the claim itself.
+_ENVELOPE_COLUMNS = [
+    LETTERS.c[name]
+    for name in (
+        "message_id",
+        "subject",
+        "body",
+        "supporter_name",
+        "supporter_email",
+        "supporter_address",
+        "supporter_postcode",
+        "mp_name",
+        "mp_email",
+        "send_copy",
+        "own_words_line",
+    )
+]
+_DUE_LETTER = and_(
+    LETTERS.c.status.in_(DUE_STATUSES), LETTERS.c.next_attempt_at <= bindparam("now")
+)
+
+
+def _next_due_letter(held_back: Sequence[ColumnElement[bool]]) -> Select[tuple[int, LetterStatus]]:
+    """The most overdue due letter, locked for this transaction; SKIP LOCKED (PostgreSQL) passes
+    over one another worker is claiming right now rather than waiting for it."""
+    return (
+        select(LETTERS.c.id, LETTERS.c.status)
+        .where(_DUE_LETTER, *held_back)
+        .order_by(LETTERS.c.next_attempt_at, LETTERS.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+# Built once: building a statement costs more than running it. The next due letter is built
+# anew only when a campaign's pacing holds letters back.
+_NEXT_DUE_LETTER = _next_due_letter(())
+# Guarded by the status just read as well as locked: SQLite has no FOR UPDATE, so there the
+# guard is what makes the claim safe. It returns what the email to the MP is built from.
+_LEASE_LETTER = (
+    update(LETTERS)
+    .where(LETTERS.c.id == bindparam("letter_id"), LETTERS.c.status == bindparam("from_status"))
+    .where(_DUE_LETTER)
+    .values(
+        status=LetterStatus.SENDING,
+        lease_until=bindparam("lease_until"),
+        claim_token=bindparam("token"),
+    )
+    .returning(*_ENVELOPE_COLUMNS)
+)
 
 
 def claim_next_letter(
@@ -36,25 +90,42 @@ def claim_next_letter(
 ) -> Claim | None:
     """Take the most overdue queued letter for this worker until now+lease; None if none is due.
 
-    `held_back` (from services.pacing) are extra conditions a letter must meet to go now.
+    `held_back` (from services.pacing) are extra conditions a letter must meet to go now. The
+    claim carries the letter's envelope, so the sender does not read the letter again.
     """
+    parameters = {"now": now, "lease_until": now + lease, "token": token}
+    next_due = _next_due_letter(held_back) if held_back else _NEXT_DUE_LETTER
     with transaction(session):
-        due = [Letter.status.in_(DUE_STATUSES), Letter.next_attempt_at <= now, *held_back]
-        letter = next_due(session, Letter, due, [Letter.next_attempt_at, Letter.id])
-        if letter is None or not transition(
-            session,
-            letter.id,
-            DUE_STATUSES,
-            LetterStatus.SENDING,
-            now,
-            note="claimed by a worker",
-            conditions=[Letter.next_attempt_at <= now],
-            current=letter.status,
-            lease_until=now + lease,
-            claim_token=token,
-        ):
+        due = session.execute(next_due, parameters).first()
+        if due is None:
             return None
-    return Claim(letter.id, EmailKind.LETTER, token, now, now + lease, letter)
+        leased = session.execute(
+            _LEASE_LETTER, {**parameters, "letter_id": due.id, "from_status": due.status}
+        ).first()
+        if leased is None:
+            return None
+        add_event(session, due.id, now, due.status, LetterStatus.SENDING, "claimed by a worker")
+    envelope = letter_envelope(leased)
+    return Claim(due.id, EmailKind.LETTER, token, now, now + lease, envelope=envelope)
+
+
+def letter_envelope(letter: Letter | Row[Any]) -> LetterEnvelope:
+    """What the email to the MP is built from: a letter, or a row of its _ENVELOPE_COLUMNS."""
+    return LetterEnvelope(
+        message_id=letter.message_id,
+        subject=letter.subject,
+        body=letter.body,
+        supporter=Supporter(
+            name=letter.supporter_name,
+            email=letter.supporter_email,
+            address=letter.supporter_address,
+            postcode=letter.supporter_postcode,
+        ),
+        mp_name=letter.mp_name,
+        mp_email=letter.mp_email,
+        send_copy=letter.send_copy,
+        footer=letter.own_words_line or "",
+    )
 
 
 def claim_next_confirmation(

@@ -6,16 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Result, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from mp_mailer.db import transaction
 from mp_mailer.models import AttemptOutcome, EmailKind, Letter, LetterStatus
 from mp_mailer.services.outbox.transitions import (
+    LETTERS,
     AttemptResult,
     Claim,
     RetryPolicy,
     add_attempt,
+    add_event,
     add_note,
     in_hours,
     is_ours,
@@ -34,6 +36,36 @@ class CopyResult:
     retry_at: datetime | None = None
 
 
+def _marking_sent(*guard: ColumnElement[bool]) -> Update:
+    """The UPDATE that records the relay's acceptance of letter `letter_id` at `sent_at`."""
+    return (
+        update(LETTERS)
+        .where(LETTERS.c.id == bindparam("letter_id"), *guard)
+        .values(
+            status=LetterStatus.SENT,
+            sent_at=bindparam("sent_at"),
+            lease_until=None,
+            claim_token=None,
+            next_attempt_at=None,
+            retry_deadline=None,
+            copy_due_at=bindparam("copy_due_at"),
+            attempt_count=LETTERS.c.attempt_count + 1,
+            last_error=None,
+            sent_message=bindparam("sent_message"),
+        )
+    )
+
+
+# Built once: every letter is recorded with the first, so building it each time would cost more
+# than running it. The second records a letter whose lease ran out while the relay took it.
+_SENT_UNDER_CLAIM = _marking_sent(
+    LETTERS.c.status == LetterStatus.SENDING, LETTERS.c.claim_token == bindparam("token")
+)
+_SENT_AFTER_LEASE = _marking_sent(
+    LETTERS.c.status.in_([LetterStatus.SENDING, LetterStatus.RETRYING, LetterStatus.QUEUED])
+)
+
+
 def record_sent(
     session: Session,
     claim: Claim,
@@ -47,40 +79,28 @@ def record_sent(
     Recorded even if the claim has meanwhile expired (a very slow relay): the relay's acceptance
     is a fact, and recording it stops another worker sending the letter again.
     """
-    sent: dict[str, Any] = {
-        "note": reply_note(result),
+    parameters = {
+        "letter_id": claim.letter_id,
+        "token": claim.token,
         "sent_at": now,
-        "lease_until": None,
-        "claim_token": None,
-        "next_attempt_at": None,
-        "retry_deadline": None,
         "copy_due_at": copy.retry_at if copy is not None else None,
-        "attempt_count": Letter.attempt_count + 1,
-        "last_error": None,
         "sent_message": sent_message,
     }
     with transaction(session):
         add_attempt(session, claim.letter_id, claim.kind, now, result, AttemptOutcome.SENT)
         # Nearly always the letter is still ours and `sending`; only after that fails is its
         # status read, to record a letter whose lease ran out while the relay took it.
-        changed = transition(
-            session,
-            claim.letter_id,
-            [LetterStatus.SENDING],
-            LetterStatus.SENT,
-            now,
-            conditions=[is_ours(claim)],
-            current=LetterStatus.SENDING,
-            **sent,
-        ) or transition(
-            session,
-            claim.letter_id,
-            [LetterStatus.SENDING, LetterStatus.RETRYING, LetterStatus.QUEUED],
-            LetterStatus.SENT,
-            now,
-            **sent,
-        )
-        if changed and copy is not None:
+        from_status: LetterStatus | None = LetterStatus.SENDING
+        changed = _updated_one(session.execute(_SENT_UNDER_CLAIM, parameters))
+        if not changed:
+            from_status = session.scalar(
+                select(LETTERS.c.status).where(LETTERS.c.id == claim.letter_id)
+            )
+            changed = _updated_one(session.execute(_SENT_AFTER_LEASE, parameters))
+        if not changed:
+            return False
+        add_event(session, claim.letter_id, now, from_status, LetterStatus.SENT, reply_note(result))
+        if copy is not None:
             add_attempt(session, claim.letter_id, EmailKind.COPY, now, copy.result, copy.outcome)
             if copy.outcome == AttemptOutcome.FAILED:
                 add_note(
@@ -89,7 +109,11 @@ def record_sent(
                     now,
                     f"supporter's copy not sent: {reply_note(copy.result)}",
                 )
-    return changed
+    return True
+
+
+def _updated_one(result: Result[Any]) -> bool:
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def record_temporary_failure(

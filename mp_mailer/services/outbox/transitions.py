@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from mp_mailer.db import Base
+from mp_mailer.email_messages import LetterEnvelope
 from mp_mailer.models import (
     AttemptOutcome,
     DeliveryAttempt,
@@ -30,6 +32,12 @@ MAX_BACKOFF = timedelta(hours=1)
 
 # Relay replies are kept whole in Text columns; this only stops a hostile relay filling the disk.
 MAX_STORED_REPLY = 10_000
+
+# Core tables and statements for the worker's path, built once: building an ORM statement costs
+# several times what running it does, and nothing reads these rows back as objects.
+LETTERS = Base.metadata.tables[Letter.__tablename__]
+_NEW_EVENT = insert(Base.metadata.tables[LetterEvent.__tablename__])
+_NEW_ATTEMPT = insert(Base.metadata.tables[DeliveryAttempt.__tablename__])
 
 
 @dataclass(frozen=True)
@@ -62,9 +70,10 @@ class Claim:
     token: str
     claimed_at: datetime
     lease_until: datetime | None = None
-    # The letter as it was claimed, read in the claim's own statement: the email is built from
-    # it without reading the row again.
+    # The letter as it was claimed, read in the claim's own statement, so the email is built
+    # without reading the row again: for a letter to its MP, only what that email needs.
     letter: Letter | None = field(default=None, compare=False, repr=False)
+    envelope: LetterEnvelope | None = field(default=None, compare=False, repr=False)
 
 
 def new_claim_token() -> str:
@@ -163,17 +172,17 @@ def add_event(
     note: str,
     actor_id: int | None = None,
 ) -> None:
-    # A plain INSERT, not an ORM object: nothing reads the row back, and the worker writes two
-    # history rows for every email.
+    """A history row: a change of status, or a note (the worker writes two for every email)."""
     session.execute(
-        insert(LetterEvent).values(
-            letter_id=letter_id,
-            at=now,
-            from_status=from_status,
-            to_status=to_status,
-            actor_id=actor_id,
-            note=note,
-        )
+        _NEW_EVENT,
+        {
+            "letter_id": letter_id,
+            "at": now,
+            "from_status": from_status,
+            "to_status": to_status,
+            "actor_id": actor_id,
+            "note": note,
+        },
     )
 
 
@@ -208,15 +217,16 @@ def add_attempt(
     outcome: AttemptOutcome,
 ) -> None:
     session.execute(
-        insert(DeliveryAttempt).values(
-            letter_id=letter_id,
-            kind=kind,
-            started_at=now,
-            duration_ms=result.duration_ms,
-            outcome=outcome,
-            smtp_code=result.smtp_code,
-            smtp_reply=(result.smtp_reply or "")[:MAX_STORED_REPLY] or None,
-        )
+        _NEW_ATTEMPT,
+        {
+            "letter_id": letter_id,
+            "kind": kind,
+            "started_at": now,
+            "duration_ms": result.duration_ms,
+            "outcome": outcome,
+            "smtp_code": result.smtp_code,
+            "smtp_reply": (result.smtp_reply or "")[:MAX_STORED_REPLY] or None,
+        },
     )
 
 
