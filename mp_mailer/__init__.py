@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from mp_mailer.clients.parliament import MembersApiClient
 from mp_mailer.config import Config, load_config
 from mp_mailer.db import make_engine, make_session_factory
-from mp_mailer.extensions import csrf, limiter, login_manager
+from mp_mailer.extensions import CookieSessions, csrf, limiter, login_manager
 from mp_mailer.models import Campaign, LetterTemplate
 from mp_mailer.services.campaign_progress import ProgressCounter
 from mp_mailer.services.mp_cache import MpDetails
@@ -158,6 +158,7 @@ def _configure_flask(app: Flask, config: Config) -> None:
         MAX_CONTENT_LENGTH=256 * 1024,
         PREFERRED_URL_SCHEME="https" if config.uses_https else "http",
     )
+    app.session_interface = CookieSessions()
     from mp_mailer.uk_time import format_uk, to_uk
 
     # Stored times are naive UTC; every page shows UK time.
