@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.policy import SMTP
 from pathlib import Path
 from typing import Any
@@ -358,13 +358,8 @@ class Bench:
                         .values(status=LetterStatus.SENDING, claim_token="bench", lease_until=now)
                     )
                     connection.execute(
-                        insert(LetterEvent).values(
-                            letter_id=letter.id,
-                            at=now,
-                            from_status=LetterStatus.QUEUED,
-                            to_status=LetterStatus.SENDING,
-                            note="",
-                        )
+                        HISTORY_ROW,
+                        history(letter.id, now, LetterStatus.QUEUED, LetterStatus.SENDING),
                     )
                 message = build_letter_message(letter_envelope(letter), sender, None, now)
                 content = message.as_bytes(policy=WORKER_POLICY)
@@ -392,13 +387,8 @@ class Bench:
                         )
                     )
                     connection.execute(
-                        insert(LetterEvent).values(
-                            letter_id=letter.id,
-                            at=now,
-                            from_status=LetterStatus.SENDING,
-                            to_status=LetterStatus.SENT,
-                            note="250 OK",
-                        )
+                        HISTORY_ROW,
+                        history(letter.id, now, LetterStatus.SENDING, LetterStatus.SENT, "250 OK"),
                     )
 
     # Surge ------------------------------------------------------------------------------------
@@ -497,6 +487,22 @@ class Bench:
                 text("TRUNCATE letters, delivery_attempts, letter_events RESTART IDENTITY CASCADE")
             )
             session.commit()
+
+
+HISTORY_ROW = insert(LetterEvent)
+
+
+def history(
+    letter_id: int, at: datetime, from_status: LetterStatus, to_status: LetterStatus, note: str = ""
+) -> dict[str, Any]:
+    """A letter's history row, as the worker writes one for each change of status."""
+    return {
+        "letter_id": letter_id,
+        "at": at,
+        "from_status": from_status,
+        "to_status": to_status,
+        "note": note,
+    }
 
 
 def percentile(values: list[float], share: float) -> float:
